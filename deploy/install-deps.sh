@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building kpid, running the demo and running the
+# test suite need. Idempotent: packages already present are left alone. Run as root.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: run as root (apt-get needs it)" >&2
+  exit 1
+fi
+
+# Build toolchain and libraries (see README "Dependencies" for why each is there).
+build=(
+  build-essential cmake ninja-build pkg-config git
+  libboost-dev libboost-system-dev
+  prometheus-cpp-dev
+  libcurl4-openssl-dev
+  libtomlplusplus-dev
+  nlohmann-json3-dev
+  libmuparser-dev
+  libhowardhinnant-date-dev tzdata
+  libsqlite3-dev sqlite3
+  libsoci-dev libpq-dev libmariadb-dev unixodbc-dev
+  libsystemd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang-format clang-tidy
+)
+# Real servers and tools the tests start on loopback.
+peers=(
+  curl ca-certificates openssl
+  prometheus                 # promtool: lints /metrics; Prometheus scrape tests
+  prometheus-alertmanager
+  postgresql
+  mariadb-server
+  python3 python3-aiosmtpd
+  systemd                    # systemd-analyze verify
+)
+
+wanted=("${build[@]}" "${peers[@]}")
+missing=()
+for p in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps.sh: all ${#wanted[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Services must not start on install: the tests start their own instances on loopback.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod +x "$policy"
+  created_policy=1
+fi
+trap '[ $created_policy -eq 1 ] && rm -f "$policy"' EXIT
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
