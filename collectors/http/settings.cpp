@@ -1,0 +1,77 @@
+#include "collectors/http/settings.hpp"
+
+#include "daemon/config/reader.hpp"
+
+namespace kpid::collectors::http {
+namespace {
+
+std::shared_ptr<const config::KindSettings> ParseSource(config::TableReader& r) {
+  auto s = std::make_shared<SourceSettings>();
+  if (auto url = r.Url("url", config::Need::kRequired)) s->url = std::move(*url);
+  if (auto headers = r.StringTable("headers", true)) {
+    for (auto& [name, value] : *headers) s->headers.emplace_back(name, config::Secret(value));
+  }
+  s->username = r.String("username").value_or("");
+  s->password = r.SecretOrFile("password", "password_file");
+  if (s->password && s->username.empty()) {
+    r.Error(r.Has("password") ? "password" : "password_file",
+            "basic auth needs \"username\" with the password");
+  }
+  s->bearer_token = r.SecretOrFile("bearer_token", "bearer_token_file");
+  if (s->bearer_token && s->password) {
+    r.Error(r.Has("bearer_token") ? "bearer_token" : "bearer_token_file",
+            "use basic auth (username, password) or a bearer token, not both");
+  }
+  s->ca_file = r.String("ca_file").value_or("");
+  s->insecure_skip_verify = r.Bool("insecure_skip_verify").value_or(false);
+  if (auto n = r.Integer("max_redirects", config::Need::kOptional, 0, 50)) {
+    s->max_redirects = static_cast<int>(*n);
+  }
+  if (auto n = r.Integer("max_response_bytes", config::Need::kOptional, 1, 1LL << 32)) {
+    s->max_response_bytes = static_cast<std::uint64_t>(*n);
+  }
+  return s;
+}
+
+std::shared_ptr<const config::KindSettings> ParseKpi(config::TableReader& r,
+                                                     const config::Source&) {
+  auto k = std::make_shared<KpiSettings>();
+  if (auto format = r.Raw("format")) {
+    if (*format == "json") {
+      k->format = Format::kJson;
+    } else if (*format == "text") {
+      k->format = Format::kText;
+    } else {
+      r.Error("format", "unknown format \"" + *format + "\"; expected json or text");
+    }
+  }
+  if (k->format == Format::kJson) {
+    if (auto pointer = r.Raw("json_pointer", config::Need::kRequired)) {
+      if (auto error = CheckJsonPointer(*pointer)) {
+        r.Error("json_pointer", "\"json_pointer\": " + *error);
+      }
+      k->json_pointer = std::move(*pointer);
+    }
+  } else if (r.Has("json_pointer")) {
+    r.Error("json_pointer", "\"json_pointer\" applies to format = \"json\" only");
+  }
+  return k;
+}
+
+}  // namespace
+
+std::optional<std::string> CheckJsonPointer(std::string_view pointer) {
+  if (pointer.empty()) return std::nullopt;
+  if (pointer.front() != '/') return "must be empty or start with \"/\", like \"/churn/monthly\"";
+  for (std::size_t i = 0; i < pointer.size(); ++i) {
+    if (pointer[i] != '~') continue;
+    if (i + 1 >= pointer.size() || (pointer[i + 1] != '0' && pointer[i + 1] != '1')) {
+      return "\"~\" must be followed by 0 or 1 (RFC 6901 escapes ~0 and ~1)";
+    }
+  }
+  return std::nullopt;
+}
+
+config::SourceKind Kind() { return {ParseSource, ParseKpi}; }
+
+}  // namespace kpid::collectors::http
