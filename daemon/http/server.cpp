@@ -1,0 +1,331 @@
+#include "daemon/http/server.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <limits>
+#include <list>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace kpid::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+
+constexpr std::size_t kReadChunk = 4096;
+// Longest we drain a client's unread input before closing after a response (see
+// LingeringClose).
+constexpr std::chrono::milliseconds kMaxLinger{1000};
+// Pause after a failed accept (e.g. out of file descriptors) so the loop does not spin.
+constexpr std::chrono::milliseconds kAcceptBackoff{100};
+
+auto Redirect(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+struct Connection {
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+
+  beast::tcp_stream stream;
+  // From a complete request until its response is sent; Stop() lets such a connection
+  // finish instead of closing it.
+  bool responding = false;
+};
+
+// Keeps a connection in the server's list for as long as its coroutine frame lives.
+class Registration {
+ public:
+  Registration(std::list<Connection*>& list, Connection* connection)
+      : list_(list), it_(list.insert(list.end(), connection)) {}
+  ~Registration() { list_.erase(it_); }
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+
+ private:
+  std::list<Connection*>& list_;
+  std::list<Connection*>::iterator it_;
+};
+
+// The response for a request that could not be read, or nullopt to just close (the peer
+// went away or timed out).
+std::optional<bhttp::status> StatusForReadError(const error_code& ec) {
+  if (ec == bhttp::error::header_limit) return bhttp::status::request_header_fields_too_large;
+  if (ec == bhttp::error::body_limit) return bhttp::status::payload_too_large;
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+      ec == bhttp::error::short_read) {
+    return std::nullopt;
+  }
+  if (ec.category() == error_code(bhttp::error::bad_method).category()) {
+    return bhttp::status::bad_request;
+  }
+  return std::nullopt;
+}
+
+std::string ReadErrorMessage(const error_code& ec, const ServerOptions& options) {
+  if (ec == bhttp::error::header_limit) {
+    return "request headers exceed " + std::to_string(options.max_header_bytes) + " bytes";
+  }
+  if (ec == bhttp::error::body_limit) {
+    return "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes";
+  }
+  return "malformed request: " + ec.message();
+}
+
+bool ExpectsContinue(const Request& req) {
+  return req.version() >= 11 && beast::iequals(req[bhttp::field::expect], "100-continue");
+}
+
+bool MustNotHaveBody(bhttp::status status) {
+  return bhttp::to_status_class(status) == bhttp::status_class::informational ||
+         status == bhttp::status::no_content || status == bhttp::status::not_modified;
+}
+
+// IMF-fixdate (RFC 9110 5.6.7), independent of the process locale.
+std::string HttpDate(std::chrono::system_clock::time_point when) {
+  static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed",
+                                                       "Thu", "Fri", "Sat"};
+  static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t time = std::chrono::system_clock::to_time_t(when);
+  std::tm tm{};
+  gmtime_r(&time, &tm);
+  std::array<char, 40> text{};
+  const int n = std::snprintf(text.data(), text.size(), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                              kDays.at(static_cast<std::size_t>(tm.tm_wday)), tm.tm_mday,
+                              kMonths.at(static_cast<std::size_t>(tm.tm_mon)), tm.tm_year + 1900,
+                              tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return std::string(text.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
+// Adds what every response carries: version, Server, Date, Connection and Content-Length.
+void Finalize(const Request& req, Response& res, bool keep_alive) {
+  res.version(req.version() == 10 ? 10 : 11);
+  res.keep_alive(keep_alive);
+  if (!keep_alive) res.set(bhttp::field::connection, "close");
+  res.set(bhttp::field::server, "kpid");
+  if (res.count(bhttp::field::date) == 0) {
+    res.set(bhttp::field::date, HttpDate(std::chrono::system_clock::now()));
+  }
+  if (MustNotHaveBody(res.result())) res.body().clear();
+  if (req.method() != bhttp::verb::head) {
+    res.prepare_payload();
+  } else if (!res.body().empty()) {
+    res.content_length(res.body().size());
+    res.body().clear();
+  }
+}
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io_context, const Router& borrowed_router, ServerOptions server_options)
+      : io(io_context), router(borrowed_router), options(server_options), acceptor(io_context) {}
+
+  error_code Listen(const tcp::endpoint& endpoint);
+  void StopNow();
+  Response Answer(const Request& req) const;
+
+  static asio::awaitable<void> AcceptLoop(std::shared_ptr<Impl> self);
+  static asio::awaitable<void> Session(std::shared_ptr<Impl> self, tcp::socket socket);
+  // Awaited only from Session, whose frame owns `conn`.
+  asio::awaitable<void> SendErrorAndClose(Connection& conn, const error_code& read_error,
+                                          bhttp::status status);
+  asio::awaitable<void> LingeringClose(Connection& conn);
+
+  asio::io_context& io;
+  const Router& router;
+  const ServerOptions options;
+  tcp::acceptor acceptor;
+  bool stopped = false;
+  std::list<Connection*> connections;
+};
+
+error_code Server::Impl::Listen(const tcp::endpoint& endpoint) {
+  if (stopped) return asio::error::operation_aborted;
+  if (acceptor.is_open()) return asio::error::already_open;
+  error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec && endpoint.address().is_v6() && endpoint.address().is_unspecified()) {
+    error_code ignored;  // dual-stack is a bonus; IPv6-only systems refuse it
+    acceptor.set_option(asio::ip::v6_only(false), ignored);
+  }
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(tcp::socket::max_listen_connections, ec);
+  if (ec) {
+    error_code ignored;
+    acceptor.close(ignored);
+    return ec;
+  }
+  asio::co_spawn(io, AcceptLoop(shared_from_this()), [](const std::exception_ptr&) {});
+  return {};
+}
+
+void Server::Impl::StopNow() {
+  if (stopped) return;
+  stopped = true;
+  error_code ignored;
+  acceptor.close(ignored);
+  for (Connection* conn : connections) {
+    if (!conn->responding) conn->stream.close();
+  }
+}
+
+Response Server::Impl::Answer(const Request& req) const {
+  try {
+    return router.Dispatch(req);
+  } catch (...) {
+    // The handler's failure stays with this request; the daemon keeps serving.
+    return JsonError(req, bhttp::status::internal_server_error, "internal error");
+  }
+}
+
+// GCC 12 with -O1 and sanitizers wrongly reports -Wmismatched-new-delete where a coroutine
+// frame is freed through asio's sized operator delete.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+asio::awaitable<void> Server::Impl::AcceptLoop(std::shared_ptr<Impl> self) {
+  for (;;) {
+    error_code ec;
+    tcp::socket socket = co_await self->acceptor.async_accept(Redirect(ec));
+    if (self->stopped || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      asio::steady_timer backoff(self->io, kAcceptBackoff);
+      co_await backoff.async_wait(Redirect(ec));
+      continue;
+    }
+    if (self->connections.size() >= self->options.max_connections) {
+      socket.close(ec);
+      continue;
+    }
+    // Pipelined responses would otherwise wait for the client's delayed ACK.
+    socket.set_option(tcp::no_delay(true), ec);
+    asio::co_spawn(self->io, Session(self, std::move(socket)), [](const std::exception_ptr&) {});
+  }
+}
+
+asio::awaitable<void> Server::Impl::Session(std::shared_ptr<Impl> self, tcp::socket socket) {
+  if (self->stopped) co_return;
+  Connection conn(std::move(socket));
+  const Registration registration(self->connections, &conn);
+  const ServerOptions& options = self->options;
+  beast::flat_buffer buffer;
+
+  for (bool first = true;; first = false) {
+    error_code ec;
+    if (!first && buffer.size() == 0) {
+      // Keep-alive: the next request may take idle_timeout to start.
+      conn.stream.expires_after(options.idle_timeout);
+      const std::size_t n =
+          co_await conn.stream.async_read_some(buffer.prepare(kReadChunk), Redirect(ec));
+      if (ec || self->stopped) co_return;
+      buffer.commit(n);
+    }
+
+    conn.stream.expires_after(options.request_timeout);
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
+        options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+    parser.body_limit(static_cast<std::uint64_t>(options.max_body_bytes));
+    co_await bhttp::async_read_header(conn.stream, buffer, parser, Redirect(ec));
+    if (!ec && !parser.is_done() && ExpectsContinue(parser.get())) {
+      bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
+      co_await bhttp::async_write(conn.stream, go_on, Redirect(ec));
+    }
+    if (!ec && !parser.is_done()) {
+      co_await bhttp::async_read(conn.stream, buffer, parser, Redirect(ec));
+    }
+    if (self->stopped) co_return;
+    if (ec) {
+      if (const std::optional<bhttp::status> status = StatusForReadError(ec)) {
+        co_await self->SendErrorAndClose(conn, ec, *status);
+      }
+      co_return;
+    }
+
+    conn.responding = true;
+    const Request req = parser.release();
+    Response res = self->Answer(req);
+    const bool keep_alive = req.keep_alive() && res.keep_alive() && !self->stopped;
+    Finalize(req, res, keep_alive);
+    conn.stream.expires_after(options.write_timeout);
+    co_await bhttp::async_write(conn.stream, res, Redirect(ec));
+    conn.responding = false;
+    if (ec || self->stopped) co_return;
+    if (!keep_alive) {
+      co_await self->LingeringClose(conn);
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> Server::Impl::SendErrorAndClose(Connection& conn,
+                                                      const error_code& read_error,
+                                                      bhttp::status status) {
+  const Request placeholder{bhttp::verb::get, "/", 11};
+  Response res = JsonError(placeholder, status, ReadErrorMessage(read_error, options));
+  Finalize(placeholder, res, false);
+  error_code ec;
+  conn.stream.expires_after(options.write_timeout);
+  co_await bhttp::async_write(conn.stream, res, Redirect(ec));
+  if (!ec) co_await LingeringClose(conn);
+}
+
+// Closing a socket with unread input makes the kernel send RST, which can destroy the
+// response still in flight to the client (e.g. a 413 while the client is still sending
+// its body). So: send FIN, then discard input until the client closes or kMaxLinger.
+asio::awaitable<void> Server::Impl::LingeringClose(Connection& conn) {
+  error_code ec;
+  conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  conn.stream.expires_after(std::min(options.request_timeout, kMaxLinger));
+  std::array<char, kReadChunk> sink;
+  while (!ec) {
+    co_await conn.stream.async_read_some(asio::buffer(sink), Redirect(ec));
+  }
+}
+
+#pragma GCC diagnostic pop
+
+Server::Server(asio::io_context& io, const Router& router, ServerOptions options)
+    : impl_(std::make_shared<Impl>(io, router, options)) {}
+
+Server::~Server() { impl_->StopNow(); }
+
+error_code Server::Listen(const tcp::endpoint& endpoint) { return impl_->Listen(endpoint); }
+
+tcp::endpoint Server::LocalEndpoint() const {
+  error_code ec;
+  tcp::endpoint endpoint = impl_->acceptor.local_endpoint(ec);
+  return ec ? tcp::endpoint() : endpoint;
+}
+
+void Server::Stop() {
+  asio::dispatch(impl_->io, [impl = impl_] { impl->StopNow(); });
+}
+
+}  // namespace kpid::http

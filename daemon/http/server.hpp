@@ -1,0 +1,65 @@
+// HTTP/1.1 listener on Boost.Beast: accepts connections, enforces limits and timeouts,
+// keeps connections alive and hands each parsed request to a Router. Knows nothing about
+// KPIs.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "daemon/http/listen_address.hpp"
+#include "daemon/http/router.hpp"
+
+namespace kpid::http {
+
+struct ServerOptions {
+  std::size_t max_body_bytes = 1 << 20;     // larger request bodies get 413
+  std::size_t max_header_bytes = 16 << 10;  // larger request line + headers get 431
+  // The whole request must arrive within this, counted from its first byte (from accept
+  // for a connection's first request): the slowloris defence.
+  std::chrono::milliseconds request_timeout{10000};
+  // A keep-alive connection waiting for its next request is closed after this.
+  std::chrono::milliseconds idle_timeout{60000};
+  // The whole response must be sent within this (a client that stops reading).
+  std::chrono::milliseconds write_timeout{30000};
+  // Connections beyond this are accepted and closed at once.
+  std::size_t max_connections = 512;
+};
+
+// One listening socket and its connections, all on one io_context. Listen(),
+// LocalEndpoint() and the destructor run on the io thread or while the io_context is not
+// running; Stop() may be called from any thread. Several Servers may share an io_context.
+class Server {
+ public:
+  // `router` is borrowed and must outlive the Server.
+  Server(boost::asio::io_context& io, const Router& router, ServerOptions options);
+  ~Server();  // Stop()s
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens, then accepts as the io_context runs. Returns the error (address in
+  // use, permission denied, ...) instead of throwing. On "::" it also accepts IPv4 where
+  // the system allows. Call once; a second call or a call after Stop() fails.
+  [[nodiscard]] boost::system::error_code Listen(const boost::asio::ip::tcp::endpoint& endpoint);
+
+  // The bound address, e.g. the actual port after listening on port 0; default-constructed
+  // when not listening.
+  [[nodiscard]] boost::asio::ip::tcp::endpoint LocalEndpoint() const;
+
+  // Stops accepting and closes connections that wait for or read a request; a response
+  // being written is finished, then its connection closes. Final. Runs on the io thread:
+  // immediately when called there, otherwise once the io_context gets to it.
+  void Stop();
+
+ private:
+  struct Impl;
+  // Shared with the connection coroutines, which may outlive the Server until the
+  // io_context has run their last handlers.
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace kpid::http
