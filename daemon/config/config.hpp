@@ -122,10 +122,10 @@ struct Kpi {
   std::string unit;
   std::string owner;
   Labels labels;
-  std::string source;               // empty for a derived KPI
-  std::optional<Located> expr;      // derived KPI
-  Duration interval = 1min;         // collection interval
-  Duration stale_after = 3min;      // default 3 x interval
+  std::string source;           // empty for a derived KPI
+  std::optional<Located> expr;  // derived KPI
+  Duration interval = 1min;     // collection interval
+  Duration stale_after = 3min;  // default 3 x interval
   std::optional<Goal> goal;
   std::vector<Rule> rules;
   std::shared_ptr<const KindSettings> collect;  // the source kind's per-KPI keys
@@ -134,7 +134,7 @@ struct Kpi {
 
 struct Matcher {
   std::string label;
-  std::string value;  // exact value, or the regex source for match_re
+  std::string value;                // exact value, or the regex source for match_re
   std::optional<std::regex> regex;  // anchored, set for match_re
 
   bool Matches(const std::string& actual) const;

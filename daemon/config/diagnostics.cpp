@@ -1,6 +1,7 @@
 #include "daemon/config/diagnostics.hpp"
 
 #include <algorithm>
+
 #include <toml++/toml.h>
 
 namespace kpid::config {

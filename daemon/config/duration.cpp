@@ -15,13 +15,13 @@ struct Unit {
 // Order matters for parsing: "ms" must be tried before "m". Units must appear in
 // decreasing size, each at most once, as in Prometheus.
 constexpr std::array<Unit, 7> kUnits = {{
-    {"w", 7 * 24 * 3600 * 1000LL},
-    {"d", 24 * 3600 * 1000LL},
+    {"w", 7LL * 24 * 3600 * 1000},
+    {"d", 24LL * 3600 * 1000},
     {"h", 3600 * 1000LL},
     {"ms", 1},
     {"m", 60 * 1000LL},
     {"s", 1000},
-    {"y", 365 * 24 * 3600 * 1000LL},
+    {"y", 365LL * 24 * 3600 * 1000},
 }};
 
 int Rank(std::string_view suffix) {
@@ -80,7 +80,7 @@ std::string FormatDuration(Duration d) {
     ms = -ms;
   }
   static constexpr std::array<Unit, 5> kFormatUnits = {{
-      {"d", 24 * 3600 * 1000LL},
+      {"d", 24LL * 3600 * 1000},
       {"h", 3600 * 1000LL},
       {"m", 60 * 1000LL},
       {"s", 1000},

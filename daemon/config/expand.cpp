@@ -2,9 +2,9 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <system_error>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 namespace kpid::config {
 namespace {
@@ -24,7 +24,8 @@ bool ValidEnvName(std::string_view name) {
 
 EnvLookup ProcessEnvironment() {
   return [](const std::string& name) -> std::optional<std::string> {
-    const char* value = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): load runs before threads
+    const char* value =
+        std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): load runs before threads
     if (value == nullptr) return std::nullopt;
     return std::string(value);
   };
@@ -34,7 +35,8 @@ std::variant<std::string, std::string> ReadSecretFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return std::variant<std::string, std::string>(
-        std::in_place_index<1>, "cannot read file \"" + path + "\": " + std::generic_category().message(errno));
+        std::in_place_index<1>,
+        "cannot read file \"" + path + "\": " + std::generic_category().message(errno));
   }
   std::ostringstream buf;
   buf << in.rdbuf();
@@ -60,7 +62,8 @@ std::variant<Expanded, std::string> Expand(std::string_view text, const EnvLooku
     }
     std::size_t close = text.find('}', i + 2);
     if (close == std::string_view::npos) {
-      return "unterminated \"${\" at offset " + std::to_string(i) + " (write \"$${\" for a literal)";
+      return "unterminated \"${\" at offset " + std::to_string(i) +
+             " (write \"$${\" for a literal)";
     }
     std::string_view ref = text.substr(i + 2, close - i - 2);
     if (ref.starts_with("file:")) {

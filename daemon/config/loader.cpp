@@ -1,8 +1,6 @@
 // Load(): TOML++ parse, then one pass per top-level section. Each section reports all of
 // its problems; cross-references (sources, receivers, KPI names in expressions) are
 // checked once every name is known.
-#include "daemon/config/config.hpp"
-
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
@@ -14,8 +12,9 @@
 #include <date/tz.h>
 #include <toml++/toml.h>
 
-#include "daemon/config/listen.hpp"
+#include "daemon/config/config.hpp"
 #include "daemon/config/reader.hpp"
+#include "daemon/http/listen_address.hpp"
 #include "rules/expression.hpp"
 #include "rules/template.hpp"
 
@@ -27,8 +26,8 @@ std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 bool IsValidObjectName(std::string_view name) {
   if (name.empty()) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 
@@ -62,7 +61,12 @@ class Loader {
     top.Finish();
     OrderDerivedKpis();
     if (config_.server.external_url.empty()) {
-      config_.server.external_url = "http://" + config_.server.listen;
+      const std::string& host = config_.server.host;
+      bool wildcard = host.empty() || host == "0.0.0.0" || host == "::";
+      std::string shown = wildcard                              ? "localhost"
+                          : host.find(':') != std::string::npos ? "[" + host + "]"
+                                                                : host;
+      config_.server.external_url = "http://" + shown + ":" + std::to_string(config_.server.port);
     }
     return std::move(config_);
   }
@@ -74,7 +78,7 @@ class Loader {
     TableReader r(t, "[server]", diags_, env_);
     ServerConfig& s = config_.server;
     if (auto listen = r.String("listen")) {
-      if (auto error = ParseListenAddress(*listen, &s.host, &s.port)) {
+      if (auto error = http::ParseListenAddress(*listen, &s.host, &s.port)) {
         r.Error("listen", "\"listen\": " + *error);
       } else {
         s.listen = *listen;
@@ -257,8 +261,9 @@ class Loader {
     if (auto labels = r.StringTable("labels", false)) {
       for (auto& [label, value] : *labels) {
         if (!IsValidLabelName(label) || label.starts_with("__")) {
-          r.Error("labels", "label name " + Quote(label) +
-                                " is invalid; expected [a-zA-Z_][a-zA-Z0-9_]* not starting with __");
+          r.Error("labels",
+                  "label name " + Quote(label) +
+                      " is invalid; expected [a-zA-Z_][a-zA-Z0-9_]* not starting with __");
         } else if (std::find(kReservedLabels.begin(), kReservedLabels.end(), label) !=
                    kReservedLabels.end()) {
           r.Error("labels", "label " + Quote(label) + " is reserved (kpid sets it on every alert)");
@@ -294,8 +299,8 @@ class Loader {
         if (source_names_.contains(*source)) {
           // The source exists but is itself invalid; its error is already reported.
         } else {
-          r.Error("source", "unknown source " + Quote(*source) +
-                                "; define it in a [[source]] table");
+          r.Error("source",
+                  "unknown source " + Quote(*source) + "; define it in a [[source]] table");
         }
         kind_parsed = false;
       } else {
@@ -344,11 +349,12 @@ class Loader {
       auto end = r.Time("deadline", Need::kRequired);
       ok = baseline && target && start && end;
       if (baseline && target && *baseline == *target) {
-        r.Error("target", "\"target\" must differ from \"baseline\" (progress is measured between them)");
+        r.Error("target",
+                "\"target\" must differ from \"baseline\" (progress is measured between them)");
         ok = false;
       }
-      if (start && end && !(Instant(*start, rules::DayBound::kStart) <
-                            Instant(*end, rules::DayBound::kEnd))) {
+      if (start && end &&
+          !(Instant(*start, rules::DayBound::kStart) < Instant(*end, rules::DayBound::kEnd))) {
         r.Error("deadline", "\"deadline\" must be after \"start\"");
         ok = false;
       }
@@ -423,8 +429,7 @@ class Loader {
       goal.notify_on.clear();
       for (const std::string& s : *statuses) {
         std::optional<rules::Status> status = rules::ParseStatus(s);
-        if (!status || *status == rules::Status::kOnTrack ||
-            *status == rules::Status::kAchieved) {
+        if (!status || *status == rules::Status::kOnTrack || *status == rules::Status::kAchieved) {
           r.Error("notify_on", "\"notify_on\": " + Quote(s) +
                                    " is not a status that alerts; expected at_risk, off_track, "
                                    "missed or no_data");
@@ -440,7 +445,8 @@ class Loader {
     if (ok) k.goal = std::move(goal);
   }
 
-  void RuleTable(const toml::table& t, Kpi& k, std::map<std::string, Location, std::less<>>& names) {
+  void RuleTable(const toml::table& t, Kpi& k,
+                 std::map<std::string, Location, std::less<>>& names) {
     TableReader r(t, "[[kpi.rule]]", diags_, env_);
     Rule rule;
     rule.where = r.Here();
@@ -465,8 +471,8 @@ class Loader {
       if (auto s = rules::ParseSeverity(*severity)) {
         rule.severity = *s;
       } else {
-        r.Error("severity", "unknown severity " + Quote(*severity) +
-                                "; expected info, warning or critical");
+        r.Error("severity",
+                "unknown severity " + Quote(*severity) + "; expected info, warning or critical");
         ok = false;
       }
     }
@@ -502,8 +508,8 @@ class Loader {
     if (derived) {
       const std::vector<std::string>& used = std::get<rules::Expression>(compiled).UsedVariables();
       if (std::find(used.begin(), used.end(), self) != used.end()) {
-        diags_.Error(expr.where, "expression: derived KPI " + Quote(self) +
-                                     " cannot use its own value");
+        diags_.Error(expr.where,
+                     "expression: derived KPI " + Quote(self) + " cannot use its own value");
         return false;
       }
       derived_uses_[self] = used;
@@ -557,8 +563,7 @@ class Loader {
         for (auto p = it; p != stack.end(); ++p) path += *p + " -> ";
         path += k.name;
         if (!in_cycle.contains(k.name)) {
-          diags_.Error(k.expr ? k.expr->where : k.where,
-                       "derived KPIs form a cycle: " + path);
+          diags_.Error(k.expr ? k.expr->where : k.where, "derived KPIs form a cycle: " + path);
           for (auto p = it; p != stack.end(); ++p) in_cycle.insert(*p);
         }
         return;
@@ -616,7 +621,8 @@ class Loader {
     bool ok = true;
     for (const std::string& n : *names) {
       if (!receiver_names_.contains(n)) {
-        r.Error("receivers", "unknown receiver " + Quote(n) + "; define it in a [[receiver]] table");
+        r.Error("receivers",
+                "unknown receiver " + Quote(n) + "; define it in a [[receiver]] table");
         ok = false;
       }
     }
@@ -696,7 +702,8 @@ class Loader {
     bool ok = true;
     s.matchers = Matchers(r, ok);
     if (ok && s.matchers.empty()) {
-      r.ErrorHere("[[silence]] needs \"match\" or \"match_re\" (a silence must not match every alert)");
+      r.ErrorHere(
+          "[[silence]] needs \"match\" or \"match_re\" (a silence must not match every alert)");
       ok = false;
     }
     auto starts = r.Time("starts", Need::kRequired);
@@ -820,7 +827,8 @@ LoadResult Load(const std::string& path, const Extensions& extensions, const Env
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     Diagnostics diags(path);
-    diags.Error({0, 0}, std::string("cannot read config file: ") + std::generic_category().message(errno));
+    diags.Error({0, 0},
+                std::string("cannot read config file: ") + std::generic_category().message(errno));
     return Finish(diags, Config{});
   }
   std::ostringstream buf;

@@ -1,6 +1,7 @@
 #include "daemon/config/reader.hpp"
 
 #include <cmath>
+
 #include <toml++/toml.h>
 
 namespace kpid::config {
@@ -200,13 +201,14 @@ std::optional<Duration> TableReader::Dur(std::string_view key, Need need, Durati
   }
   std::optional<Duration> d = ParseDuration(s->get());
   if (!d) {
-    Error(key, Quote(key) + ": invalid duration " + Quote(s->get()) +
-                   "; expected a number with a unit: ms, s, m, h, d, w, y (e.g. \"90s\", \"1h30m\")");
+    Error(key,
+          Quote(key) + ": invalid duration " + Quote(s->get()) +
+              "; expected a number with a unit: ms, s, m, h, d, w, y (e.g. \"90s\", \"1h30m\")");
     return std::nullopt;
   }
   if (*d < min) {
-    Error(key, Quote(key) + " must be at least " + FormatDuration(min) + ", got " +
-                   Quote(s->get()));
+    Error(key,
+          Quote(key) + " must be at least " + FormatDuration(min) + ", got " + Quote(s->get()));
     return std::nullopt;
   }
   return d;
@@ -223,8 +225,8 @@ std::optional<rules::TimeSpec> TableReader::Time(std::string_view key, Need need
     spec.day = d->get().day;
   } else if (const auto* dt = node->as_date_time()) {
     const toml::date_time& v = dt->get();
-    spec.kind = v.offset ? rules::TimeSpec::Kind::kOffsetDateTime
-                         : rules::TimeSpec::Kind::kLocalDateTime;
+    spec.kind =
+        v.offset ? rules::TimeSpec::Kind::kOffsetDateTime : rules::TimeSpec::Kind::kLocalDateTime;
     spec.year = v.date.year;
     spec.month = v.date.month;
     spec.day = v.date.day;
@@ -319,9 +321,8 @@ std::vector<const toml::table*> TableReader::Tables(std::string_view key) {
     if (const auto* t = element.as_table()) {
       out.push_back(t);
     } else {
-      diags_.Error(LocationOf(element.source()),
-                   Quote(key) + " must contain only tables, not " +
-                       std::string(TypeName(element.type())));
+      diags_.Error(LocationOf(element.source()), Quote(key) + " must contain only tables, not " +
+                                                     std::string(TypeName(element.type())));
     }
   }
   return out;
