@@ -10,10 +10,8 @@ namespace kpid::notify {
 
 std::vector<std::pair<std::string, config::ReceiverKind>> ConfigKinds() {
   return {
-      {"email", email::Kind()},
-      {"slack", slack::Kind()},
-      {"webhook", webhook::Kind()},
-      {"alertmanager", alertmanager::Kind()},
+      {"email", email::Kind()},     {"slack", slack::Kind()},
+      {"webhook", webhook::Kind()}, {"alertmanager", alertmanager::Kind()},
       {"file", file::Kind()},
   };
 }

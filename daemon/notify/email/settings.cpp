@@ -27,7 +27,8 @@ std::shared_ptr<const config::KindSettings> Parse(config::TableReader& r) {
     } else if (*mode == "never") {
       s->starttls = StartTls::kNever;
     } else {
-      r.Error("starttls", "unknown starttls mode \"" + *mode + "\"; expected auto, always or never");
+      r.Error("starttls",
+              "unknown starttls mode \"" + *mode + "\"; expected auto, always or never");
     }
   }
   if (auto from = r.String("from", config::Need::kRequired)) {

@@ -1,12 +1,12 @@
 #include "daemon/config/config.hpp"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "collectors/csv/settings.hpp"
 #include "collectors/http/settings.hpp"
@@ -22,11 +22,11 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-const fs::path kData = fs::path(KPID_SOURCE_DIR) / "tests/data/config";
+constexpr std::string_view kData = KPID_SOURCE_DIR "/tests/data/config";
 
 // The environment the test configs see: secrets under tests/data/config/secrets.
 EnvLookup TestEnv(std::map<std::string, std::string> extra = {}) {
-  extra.emplace("KPID_TEST_SECRETS", (kData / "secrets").string());
+  extra.emplace("KPID_TEST_SECRETS", (fs::path(kData) / "secrets").string());
   extra.emplace("CRM_TOKEN", "crm-token-canary-0b9e");
   extra.emplace("KPID_DEMO_DIR", "/tmp/kpid-demo");
   return [extra](const std::string& name) -> std::optional<std::string> {
@@ -65,7 +65,7 @@ std::vector<fs::path> TomlFiles(const fs::path& dir) {
 }
 
 TEST(ConfigTest, InvalidConfigsReportEveryErrorAtItsLineAndColumn) {
-  auto files = TomlFiles(kData / "invalid");
+  auto files = TomlFiles(fs::path(kData) / "invalid");
   ASSERT_GE(files.size(), 10u);
   for (const fs::path& file : files) {
     SCOPED_TRACE(file.string());
@@ -80,7 +80,7 @@ TEST(ConfigTest, InvalidConfigsReportEveryErrorAtItsLineAndColumn) {
 }
 
 TEST(ConfigTest, ValidConfigsAndEveryShippedExampleLoad) {
-  std::vector<fs::path> files = TomlFiles(kData / "valid");
+  std::vector<fs::path> files = TomlFiles(fs::path(kData) / "valid");
   auto examples = TomlFiles(fs::path(KPID_SOURCE_DIR) / "deploy/examples");
   ASSERT_FALSE(examples.empty());
   files.insert(files.end(), examples.begin(), examples.end());
@@ -93,7 +93,7 @@ TEST(ConfigTest, ValidConfigsAndEveryShippedExampleLoad) {
 }
 
 TEST(ConfigTest, DesignExampleParsesIntoTypedValues) {
-  LoadResult result = LoadConfig((kData / "valid/design_example.toml").string(), TestEnv());
+  LoadResult result = LoadConfig((fs::path(kData) / "valid/design_example.toml").string(), TestEnv());
   ASSERT_TRUE(result.config) << (result.errors.empty() ? "" : result.errors[0].ToString());
   const Config& c = *result.config;
   EXPECT_EQ(c.server.host, "127.0.0.1");
@@ -145,7 +145,8 @@ TEST(ConfigTest, DesignExampleParsesIntoTypedValues) {
   EXPECT_EQ(churn->rules[0].for_duration, std::chrono::hours(1));
   EXPECT_EQ(churn->rules[0].when.text, "delta > 0.005");
 
-  const auto& csv = dynamic_cast<const collectors::csv::KpiSettings&>(*c.FindKpi("eu_orders")->collect);
+  const auto& csv =
+      dynamic_cast<const collectors::csv::KpiSettings&>(*c.FindKpi("eu_orders")->collect);
   EXPECT_EQ(csv.where, (StringPairs{{"region", "EU"}}));
   EXPECT_EQ(csv.aggregate, collectors::csv::Aggregate::kLast);
 

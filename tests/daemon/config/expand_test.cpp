@@ -1,10 +1,10 @@
 #include "daemon/config/expand.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 namespace kpid::config {
 namespace {

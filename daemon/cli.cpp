@@ -1,0 +1,91 @@
+#include "daemon/cli.hpp"
+
+namespace kpid::cli {
+
+std::string Usage() {
+  return R"(Usage: kpid [COMMAND] [OPTIONS]
+
+kpid watches KPIs against their goals and deadlines, alerts owners when a goal goes off
+track, and exposes everything as Prometheus metrics.
+
+Commands:
+  run        Run the service (the default command).
+  check      Validate the config; print every error as PATH:LINE:COL: message.
+  version    Print the version.
+  help       Print this help.
+
+Options:
+  -c, --config PATH        Config file (default /etc/kpid/kpid.toml).
+      --log-level LEVEL    debug, info, warn or error (default info).
+      --log-format FORMAT  text or json (default text).
+  -h, --help               Print this help.
+
+Exit status: 0 success, 1 invalid config or failed check, 2 usage error.
+)";
+}
+
+std::variant<Command, UsageError> Parse(const std::vector<std::string>& args) {
+  Command cmd;
+  bool have_verb = false;
+  bool config_given = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    // Accept both "--flag value" and "--flag=value".
+    std::string flag = arg;
+    std::optional<std::string> value;
+    if (arg.starts_with("--")) {
+      if (auto eq = arg.find('='); eq != std::string::npos) {
+        flag = arg.substr(0, eq);
+        value = arg.substr(eq + 1);
+      }
+    }
+    auto take_value = [&]() -> std::optional<std::string> {
+      if (value) return value;
+      if (i + 1 >= args.size()) return std::nullopt;
+      return args[++i];
+    };
+    if (flag == "-h" || flag == "--help") {
+      cmd.verb = Verb::kHelp;
+      return cmd;
+    }
+    if (flag == "-c" || flag == "--config") {
+      auto v = take_value();
+      if (!v || v->empty()) return UsageError{flag + " needs a path"};
+      cmd.config_path = *v;
+      config_given = true;
+    } else if (flag == "--log-level") {
+      auto v = take_value();
+      auto level = v ? log::ParseLevel(*v) : std::nullopt;
+      if (!level) return UsageError{"--log-level must be debug, info, warn or error"};
+      cmd.log_level = *level;
+    } else if (flag == "--log-format") {
+      auto v = take_value();
+      auto format = v ? log::ParseFormat(*v) : std::nullopt;
+      if (!format) return UsageError{"--log-format must be text or json"};
+      cmd.log_format = *format;
+    } else if (arg.starts_with("-")) {
+      return UsageError{"unknown option " + arg};
+    } else if (!have_verb) {
+      have_verb = true;
+      if (arg == "run") {
+        cmd.verb = Verb::kRun;
+      } else if (arg == "check") {
+        cmd.verb = Verb::kCheck;
+      } else if (arg == "version") {
+        cmd.verb = Verb::kVersion;
+      } else if (arg == "help") {
+        cmd.verb = Verb::kHelp;
+      } else {
+        return UsageError{"unknown command \"" + arg + "\""};
+      }
+    } else {
+      return UsageError{"unexpected argument \"" + arg + "\""};
+    }
+  }
+  if (cmd.verb == Verb::kCheck && !config_given) {
+    return UsageError{"check needs --config PATH"};
+  }
+  return cmd;
+}
+
+}  // namespace kpid::cli

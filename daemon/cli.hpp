@@ -1,0 +1,33 @@
+// Command-line parsing (DESIGN.md "CLI"). Pure: argv in, a Command or a usage error out.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "daemon/log.hpp"
+
+namespace kpid::cli {
+
+inline constexpr char kDefaultConfigPath[] = "/etc/kpid/kpid.toml";
+
+enum class Verb { kRun, kCheck, kVersion, kHelp };
+
+struct Command {
+  Verb verb = Verb::kRun;
+  std::string config_path = kDefaultConfigPath;
+  log::Level log_level = log::Level::kInfo;
+  log::Format log_format = log::Format::kText;
+};
+
+struct UsageError {
+  std::string message;
+};
+
+std::variant<Command, UsageError> Parse(const std::vector<std::string>& args);
+
+// The --help text (also the source of the man page).
+std::string Usage();
+
+}  // namespace kpid::cli

@@ -1,0 +1,47 @@
+// The daemon's own metrics and the /metrics text rendering (prometheus-cpp core registry
+// and text serializer, format 0.0.4). Per-KPI series come from their own Collectable,
+// registered by the parts that own them.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace kpid {
+
+// process_* metrics read from /proc/self, as the Prometheus client libraries expose them.
+class ProcessCollector : public prometheus::Collectable {
+ public:
+  std::vector<prometheus::MetricFamily> Collect() const override;
+};
+
+class Metrics {
+ public:
+  Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  prometheus::Registry& registry() { return *registry_; }
+
+  void ConfigLoaded(bool ok, std::chrono::system_clock::time_point when);
+  void EvaluationDone(std::chrono::duration<double> took);
+
+  // Collects every registered Collectable. Runs on the io thread.
+  std::string Render() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<ProcessCollector> process_;
+  prometheus::Gauge& reload_successful_;
+  prometheus::Gauge& reload_success_timestamp_;
+  prometheus::Histogram& evaluation_duration_;
+};
+
+}  // namespace kpid

@@ -1,0 +1,61 @@
+// The running daemon: one io_context thread that owns the HTTP listener, the scheduler,
+// signals and the current config. Collection and evaluation plug into the scheduler.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "daemon/config/config.hpp"
+#include "daemon/http/router.hpp"
+#include "daemon/http/server.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/scheduler.hpp"
+#include "daemon/systemd_notify.hpp"
+
+namespace kpid {
+
+class Service {
+ public:
+  // `initial` is a config that loaded without errors from `config_path`.
+  Service(std::string config_path, config::Config initial);
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Listens, runs until SIGTERM/SIGINT, then stops gracefully. Returns the exit code:
+  // 0 after a clean stop, 1 when the listener cannot start.
+  int Run();
+
+ private:
+  void SetupRoutes();
+  void ApplyConfig();
+  void Evaluate();
+  // Loads the config file again and swaps it in when valid. Returns an error text when
+  // the new config is rejected; the running config stays in place.
+  std::optional<std::string> Reload(std::string_view trigger);
+  void WaitForSignal();
+  void BeginShutdown(std::string_view why);
+  void ArmWatchdog();
+  bool Authorized(const http::Request& req) const;
+  std::string StatusLine() const;
+
+  std::string config_path_;
+  std::shared_ptr<const config::Config> config_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer watchdog_timer_;
+  Scheduler scheduler_;
+  Metrics metrics_;
+  SystemdNotifier systemd_;
+  http::Router router_;
+  std::unique_ptr<http::Server> server_;
+  bool evaluated_once_ = false;
+  bool stopping_ = false;
+  std::chrono::system_clock::time_point last_evaluation_;
+};
+
+}  // namespace kpid

@@ -1,0 +1,52 @@
+#include "daemon/cli.hpp"
+
+#include <gtest/gtest.h>
+
+namespace kpid::cli {
+namespace {
+
+Command Ok(const std::vector<std::string>& args) {
+  auto r = Parse(args);
+  if (auto* e = std::get_if<UsageError>(&r)) ADD_FAILURE() << e->message;
+  return std::get_if<Command>(&r) ? std::get<Command>(r) : Command{};
+}
+
+std::string Usage(const std::vector<std::string>& args) {
+  auto r = Parse(args);
+  if (auto* e = std::get_if<UsageError>(&r)) return e->message;
+  return "accepted";
+}
+
+TEST(CliTest, DefaultsToRunWithTheSystemConfig) {
+  Command c = Ok({});
+  EXPECT_EQ(c.verb, Verb::kRun);
+  EXPECT_EQ(c.config_path, "/etc/kpid/kpid.toml");
+  EXPECT_EQ(c.log_level, log::Level::kInfo);
+  EXPECT_EQ(c.log_format, log::Format::kText);
+}
+
+TEST(CliTest, VerbsAndFlags) {
+  EXPECT_EQ(Ok({"version"}).verb, Verb::kVersion);
+  EXPECT_EQ(Ok({"--help"}).verb, Verb::kHelp);
+  EXPECT_EQ(Ok({"help"}).verb, Verb::kHelp);
+  Command c = Ok({"run", "--config", "/x.toml", "--log-level", "debug", "--log-format=json"});
+  EXPECT_EQ(c.verb, Verb::kRun);
+  EXPECT_EQ(c.config_path, "/x.toml");
+  EXPECT_EQ(c.log_level, log::Level::kDebug);
+  EXPECT_EQ(c.log_format, log::Format::kJson);
+  EXPECT_EQ(Ok({"check", "-c", "a.toml"}).verb, Verb::kCheck);
+  EXPECT_EQ(Ok({"--config=b.toml", "check"}).config_path, "b.toml");
+}
+
+TEST(CliTest, UsageErrors) {
+  EXPECT_EQ(Usage({"frobnicate"}), "unknown command \"frobnicate\"");
+  EXPECT_EQ(Usage({"run", "extra"}), "unexpected argument \"extra\"");
+  EXPECT_EQ(Usage({"--verbose"}), "unknown option --verbose");
+  EXPECT_EQ(Usage({"--config"}), "--config needs a path");
+  EXPECT_EQ(Usage({"--log-level", "loud"}), "--log-level must be debug, info, warn or error");
+  EXPECT_EQ(Usage({"--log-format", "xml"}), "--log-format must be text or json");
+  EXPECT_EQ(Usage({"check"}), "check needs --config PATH");
+}
+
+}  // namespace
+}  // namespace kpid::cli
