@@ -11,9 +11,9 @@ namespace kpid::rules {
 // Ordered by severity for display: the first is the most urgent.
 enum class Status { kMissed, kOffTrack, kNoData, kAtRisk, kOnTrack, kAchieved };
 
-inline constexpr std::array<Status, 6> kAllStatuses = {
-    Status::kMissed, Status::kOffTrack, Status::kNoData,
-    Status::kAtRisk, Status::kOnTrack,  Status::kAchieved};
+inline constexpr std::array<Status, 6> kAllStatuses = {Status::kMissed,  Status::kOffTrack,
+                                                       Status::kNoData,  Status::kAtRisk,
+                                                       Status::kOnTrack, Status::kAchieved};
 
 std::string_view StatusName(Status status);
 std::optional<Status> ParseStatus(std::string_view name);

@@ -25,8 +25,8 @@ std::shared_ptr<const config::KindSettings> ParseSource(config::TableReader& r) 
       }
     }
     if (!known) {
-      r.Error("driver", "unknown driver \"" + *driver +
-                            "\"; expected sqlite3, postgresql, mysql or odbc");
+      r.Error("driver",
+              "unknown driver \"" + *driver + "\"; expected sqlite3, postgresql, mysql or odbc");
     }
   }
   if (auto connection = r.SecretString("connection", config::Need::kRequired)) {

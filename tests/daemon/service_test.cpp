@@ -1,12 +1,12 @@
 // The real kpid binary, started on a free loopback port: readiness, /metrics linted by
 // promtool, reloads (bad and good, HTTP and SIGHUP), auth on mutating endpoints, and a
 // clean stop on SIGTERM.
+#include <csignal>
 #include <sstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <csignal>
 
 #include "tests/support/process.hpp"
 

@@ -93,7 +93,8 @@ TEST(ConfigTest, ValidConfigsAndEveryShippedExampleLoad) {
 }
 
 TEST(ConfigTest, DesignExampleParsesIntoTypedValues) {
-  LoadResult result = LoadConfig((fs::path(kData) / "valid/design_example.toml").string(), TestEnv());
+  LoadResult result =
+      LoadConfig((fs::path(kData) / "valid/design_example.toml").string(), TestEnv());
   ASSERT_TRUE(result.config) << (result.errors.empty() ? "" : result.errors[0].ToString());
   const Config& c = *result.config;
   EXPECT_EQ(c.server.host, "127.0.0.1");
