@@ -241,10 +241,10 @@ bool ActiveTime::ContainsLocal(date::local_seconds local) const {
   const date::local_days day = date::floor<date::days>(local);
   const auto weekday = date::weekday(day).c_encoding();
   const auto second_of_day = (local - day).count();
-  for (const Window& w : windows_[weekday]) {
-    if (second_of_day >= w.begin * 60 && second_of_day < w.end * 60) return true;
-  }
-  return false;
+  const auto& windows = windows_[weekday];
+  return std::any_of(windows.begin(), windows.end(), [&](const Window& w) {
+    return second_of_day >= 60L * w.begin && second_of_day < 60L * w.end;
+  });
 }
 
 bool ActiveTime::Contains(std::chrono::sys_seconds t, const date::time_zone* tz) const {

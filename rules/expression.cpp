@@ -88,7 +88,7 @@ ParseError Translate(const mu::ParserError& e, std::string_view text, const mu::
         if (end < text.size() && text[end] == '(') {
           return {pos, "unknown function " + Quote(name)};
         }
-        if (parser.GetFunDef().count(name) != 0) {
+        if (parser.GetFunDef().contains(name)) {
           return {pos, "function " + Quote(name) + " needs arguments, e.g. " + name + "(x, y)"};
         }
         return {pos, "unknown variable " + Quote(name)};

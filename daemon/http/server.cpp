@@ -117,7 +117,7 @@ std::string HttpDate(std::chrono::system_clock::time_point when) {
                               kDays.at(static_cast<std::size_t>(tm.tm_wday)), tm.tm_mday,
                               kMonths.at(static_cast<std::size_t>(tm.tm_mon)), tm.tm_year + 1900,
                               tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return std::string(text.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+  return {text.data(), n > 0 ? static_cast<std::size_t>(n) : 0};
 }
 
 // Adds what every response carries: version, Server, Date, Connection and Content-Length.
@@ -232,25 +232,25 @@ asio::awaitable<void> Server::Impl::Session(std::shared_ptr<Impl> self, tcp::soc
   if (self->stopped) co_return;
   Connection conn(std::move(socket));
   const Registration registration(self->connections, &conn);
-  const ServerOptions& options = self->options;
+  const ServerOptions& opts = self->options;
   beast::flat_buffer buffer;
 
   for (bool first = true;; first = false) {
     error_code ec;
     if (!first && buffer.size() == 0) {
       // Keep-alive: the next request may take idle_timeout to start.
-      conn.stream.expires_after(options.idle_timeout);
+      conn.stream.expires_after(opts.idle_timeout);
       const std::size_t n =
           co_await conn.stream.async_read_some(buffer.prepare(kReadChunk), Redirect(ec));
       if (ec || self->stopped) co_return;
       buffer.commit(n);
     }
 
-    conn.stream.expires_after(options.request_timeout);
+    conn.stream.expires_after(opts.request_timeout);
     bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
-        options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-    parser.body_limit(static_cast<std::uint64_t>(options.max_body_bytes));
+    parser.header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(opts.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+    parser.body_limit(static_cast<std::uint64_t>(opts.max_body_bytes));
     co_await bhttp::async_read_header(conn.stream, buffer, parser, Redirect(ec));
     if (!ec && !parser.is_done() && ExpectsContinue(parser.get())) {
       bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
@@ -272,7 +272,7 @@ asio::awaitable<void> Server::Impl::Session(std::shared_ptr<Impl> self, tcp::soc
     Response res = self->Answer(req);
     const bool keep_alive = req.keep_alive() && res.keep_alive() && !self->stopped;
     Finalize(req, res, keep_alive);
-    conn.stream.expires_after(options.write_timeout);
+    conn.stream.expires_after(opts.write_timeout);
     co_await bhttp::async_write(conn.stream, res, Redirect(ec));
     conn.responding = false;
     if (ec || self->stopped) co_return;

@@ -14,8 +14,8 @@ namespace {
 
 std::vector<std::string> AllNames() {
   std::vector<std::string> names(kExpressionVariableNames.begin(), kExpressionVariableNames.end());
-  names.push_back("eu_orders");
-  names.push_back("active_customers");
+  names.emplace_back("eu_orders");
+  names.emplace_back("active_customers");
   return names;
 }
 
@@ -171,6 +171,7 @@ TEST(ExpressionTest, SurvivesMovesOfExpressionAndVariables) {
   VariableSet vars(AllNames());
   std::vector<Expression> exprs;
   for (int i = 0; i < 20; ++i) {  // reallocation moves the elements
+    // NOLINTNEXTLINE(performance-inefficient-vector-operation): the growth is the point
     exprs.push_back(MustCompile("value + " + std::to_string(i), vars));
   }
   Expression moved = std::move(exprs[7]);

@@ -11,7 +11,7 @@ namespace {
 
 namespace bhttp = boost::beast::http;
 
-Request MakeRequest(bhttp::verb method, std::string target) {
+Request MakeRequest(bhttp::verb method, const std::string& target) {
   Request req{method, target, 11};
   req.set(bhttp::field::host, "localhost");
   return req;
