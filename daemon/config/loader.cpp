@@ -384,14 +384,14 @@ class Loader {
         auto value = m.Number("value", Need::kRequired);
         m.Finish();
         if (!at || !value || !ok) continue;
-        auto when = Instant(*at, rules::DayBound::kStart);
+        auto when = Instant(*at, rules::DayBound::kEnd);
         if (!(Instant(g.start, rules::DayBound::kStart) < when &&
               when < Instant(g.deadline, rules::DayBound::kEnd))) {
           m.Error("at", "milestone \"at\" must lie strictly between the goal's start and deadline");
           continue;
         }
         if (!g.milestones.empty() &&
-            !(Instant(g.milestones.back().at, rules::DayBound::kStart) < when)) {
+            !(Instant(g.milestones.back().at, rules::DayBound::kEnd) < when)) {
           m.Error("at", "milestones must be in time order, each after the one before");
           continue;
         }
