@@ -11,6 +11,8 @@ track, and exposes everything as Prometheus metrics.
 Commands:
   run        Run the service (the default command).
   check      Validate the config; print every error as PATH:LINE:COL: message.
+  eval       Collect every KPI once and print value, timestamp, source and error;
+             notifies nobody. Exit 1 if any KPI has no value.
   version    Print the version.
   help       Print this help.
 
@@ -18,6 +20,8 @@ Options:
   -c, --config PATH        Config file (default /etc/kpid/kpid.toml).
       --log-level LEVEL    debug, info, warn or error (default info).
       --log-format FORMAT  text or json (default text).
+      --kpi NAME           eval: only this KPI.
+      --format FORMAT      eval: table or json (default table).
   -h, --help               Print this help.
 
 Exit status: 0 success, 1 invalid config or failed check, 2 usage error.
@@ -63,6 +67,15 @@ std::variant<Command, UsageError> Parse(const std::vector<std::string>& args) {
       auto format = v ? log::ParseFormat(*v) : std::nullopt;
       if (!format) return UsageError{"--log-format must be text or json"};
       cmd.log_format = *format;
+    } else if (flag == "--kpi") {
+      auto v = take_value();
+      if (!v || v->empty()) return UsageError{"--kpi needs a KPI name"};
+      cmd.kpi = *v;
+    } else if (flag == "--format") {
+      auto v = take_value();
+      if (!v || (*v != "table" && *v != "json"))
+        return UsageError{"--format must be table or json"};
+      cmd.json = *v == "json";
     } else if (arg.starts_with("-")) {
       return UsageError{"unknown option " + arg};
     } else if (!have_verb) {
@@ -71,6 +84,8 @@ std::variant<Command, UsageError> Parse(const std::vector<std::string>& args) {
         cmd.verb = Verb::kRun;
       } else if (arg == "check") {
         cmd.verb = Verb::kCheck;
+      } else if (arg == "eval") {
+        cmd.verb = Verb::kEval;
       } else if (arg == "version") {
         cmd.verb = Verb::kVersion;
       } else if (arg == "help") {
@@ -82,8 +97,12 @@ std::variant<Command, UsageError> Parse(const std::vector<std::string>& args) {
       return UsageError{"unexpected argument \"" + arg + "\""};
     }
   }
-  if (cmd.verb == Verb::kCheck && !config_given) {
-    return UsageError{"check needs --config PATH"};
+  if ((cmd.verb == Verb::kCheck || cmd.verb == Verb::kEval) && !config_given) {
+    return UsageError{std::string(cmd.verb == Verb::kCheck ? "check" : "eval") +
+                      " needs --config PATH"};
+  }
+  if (cmd.verb != Verb::kEval && (!cmd.kpi.empty() || cmd.json)) {
+    return UsageError{"--kpi and --format apply to eval only"};
   }
   return cmd;
 }

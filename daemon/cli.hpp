@@ -12,13 +12,15 @@ namespace kpid::cli {
 
 inline constexpr char kDefaultConfigPath[] = "/etc/kpid/kpid.toml";
 
-enum class Verb { kRun, kCheck, kVersion, kHelp };
+enum class Verb { kRun, kCheck, kEval, kVersion, kHelp };
 
 struct Command {
   Verb verb = Verb::kRun;
   std::string config_path = kDefaultConfigPath;
   log::Level log_level = log::Level::kInfo;
   log::Format log_format = log::Format::kText;
+  std::string kpi;    // eval --kpi
+  bool json = false;  // eval --format json
 };
 
 struct UsageError {

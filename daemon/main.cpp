@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "daemon/cli.hpp"
+#include "daemon/eval.hpp"
 #include "daemon/load_config.hpp"
 #include "daemon/log.hpp"
 #include "daemon/service.hpp"
@@ -50,6 +51,17 @@ int main(int argc, char** argv) {
                 << " receivers, " << c.digests.size() << " digests, " << c.silences.size()
                 << " silences)\n";
       return kExitOk;
+    }
+    case kpid::cli::Verb::kEval: {
+      kpid::log::Configure(kpid::log::Level::kError, cmd.log_format);
+      auto result = kpid::LoadConfig(cmd.config_path);
+      if (!result.config) {
+        PrintErrors(result.errors);
+        return kExitInvalid;
+      }
+      return kpid::RunEval(*result.config, cmd.kpi,
+                           cmd.json ? kpid::EvalFormat::kJson : kpid::EvalFormat::kTable, std::cout,
+                           std::cerr);
     }
     case kpid::cli::Verb::kRun: {
       kpid::log::Configure(cmd.log_level, cmd.log_format);

@@ -131,8 +131,19 @@ void Metrics::EvaluationDone(std::chrono::duration<double> took) {
   evaluation_duration_.Observe(took.count());
 }
 
+void Metrics::Add(std::weak_ptr<prometheus::Collectable> collectable) {
+  extra_.push_back(std::move(collectable));
+}
+
 std::string Metrics::Render() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  for (const auto& weak : extra_) {
+    if (auto collectable = weak.lock()) {
+      std::vector<prometheus::MetricFamily> more = collectable->Collect();
+      families.insert(families.end(), std::make_move_iterator(more.begin()),
+                      std::make_move_iterator(more.end()));
+    }
+  }
   std::vector<prometheus::MetricFamily> process = process_->Collect();
   families.insert(families.end(), std::make_move_iterator(process.begin()),
                   std::make_move_iterator(process.end()));

@@ -29,6 +29,9 @@ class Metrics {
   Metrics& operator=(const Metrics&) = delete;
 
   prometheus::Registry& registry() { return *registry_; }
+  // Adds a source of series rendered after the registry's (e.g. the per-KPI series,
+  // built from current state at every scrape so removed KPIs leave no series).
+  void Add(std::weak_ptr<prometheus::Collectable> collectable);
 
   void ConfigLoaded(bool ok, std::chrono::system_clock::time_point when);
   void EvaluationDone(std::chrono::duration<double> took);
@@ -39,6 +42,7 @@ class Metrics {
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<ProcessCollector> process_;
+  std::vector<std::weak_ptr<prometheus::Collectable>> extra_;
   prometheus::Gauge& reload_successful_;
   prometheus::Gauge& reload_success_timestamp_;
   prometheus::Histogram& evaluation_duration_;

@@ -2,8 +2,8 @@
 
 namespace kpid {
 
-Scheduler::Clock::duration Scheduler::Offset(const std::string& key, Clock::duration interval) {
-  if (interval <= Clock::duration::zero()) return Clock::duration::zero();
+Scheduler::Clock::duration Scheduler::Offset(const std::string& key, Clock::duration window) {
+  if (window <= Clock::duration::zero()) return Clock::duration::zero();
   // FNV-1a: stable across runs and builds, unlike std::hash.
   std::uint64_t h = 1469598103934665603ULL;
   for (char ch : key) {
@@ -11,15 +11,16 @@ Scheduler::Clock::duration Scheduler::Offset(const std::string& key, Clock::dura
     h ^= c;
     h *= 1099511628211ULL;
   }
-  return Clock::duration(static_cast<Clock::rep>(h % static_cast<std::uint64_t>(interval.count())));
+  return Clock::duration(static_cast<Clock::rep>(h % static_cast<std::uint64_t>(window.count())));
 }
 
-void Scheduler::Every(const std::string& key, Clock::duration interval, Task task, bool spread) {
+void Scheduler::Every(const std::string& key, Clock::duration interval, Task task,
+                      Clock::duration first_delay) {
   Remove(key);
   auto entry = std::make_shared<Entry>(io_);
   entry->interval = interval;
   entry->task = std::move(task);
-  entry->next = Clock::now() + (spread ? Offset(key, interval) : Clock::duration::zero());
+  entry->next = Clock::now() + first_delay;
   entries_.emplace(key, entry);
   Arm(entry);
 }

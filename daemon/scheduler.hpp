@@ -13,10 +13,10 @@
 namespace kpid {
 
 // Runs each task every `interval` at a fixed rate (the schedule does not drift with the
-// task's run time). A task's first run is offset within its interval by a hash of its
-// key, as Prometheus spreads scrapes: many tasks with one interval do not fire together,
-// and a task keeps its phase across restarts and reloads. Tasks run on the io thread and
-// must not block. Not thread-safe: use from the io thread.
+// task's run time). Offset() spreads first runs by a hash of the key, as Prometheus
+// spreads scrapes: many tasks with one interval do not fire together, and a task keeps
+// its phase across restarts and reloads. Tasks run on the io thread and must not block.
+// Not thread-safe: use from the io thread.
 class Scheduler {
  public:
   using Clock = std::chrono::steady_clock;
@@ -27,14 +27,15 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Adds or replaces the task under `key`. With `spread` false the first run is now.
-  void Every(const std::string& key, Clock::duration interval, Task task, bool spread = true);
+  // Adds or replaces the task under `key`; the first run is after `first_delay`.
+  void Every(const std::string& key, Clock::duration interval, Task task,
+             Clock::duration first_delay);
   void Remove(const std::string& key);
   void Clear();
   std::size_t size() const { return entries_.size(); }
 
-  // The first-run offset for `key` within `interval` (exposed for tests).
-  static Clock::duration Offset(const std::string& key, Clock::duration interval);
+  // A stable offset for `key` in [0, window).
+  static Clock::duration Offset(const std::string& key, Clock::duration window);
 
  private:
   struct Entry {

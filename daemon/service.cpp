@@ -45,8 +45,29 @@ Service::Service(std::string config_path, config::Config initial)
       config_(std::make_shared<const config::Config>(std::move(initial))),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       watchdog_timer_(io_),
-      scheduler_(io_) {
+      scheduler_(io_),
+      collection_(io_, metrics_.registry()) {
   metrics_.ConfigLoaded(true, std::chrono::system_clock::now());
+  metrics_.Add(values_);
+  collection_.SetObserver(
+      [this](const Collection::Outcome& outcome) { values_->Record(outcome.kpi, outcome.result); });
+  collection_.SetHistoryObserver(
+      [this](const std::string& kpi, const collectors::HistoryResult& result) {
+        if (const auto* error = std::get_if<collectors::CollectError>(&result)) {
+          log::Warn("history backfill failed", {{"kpi", kpi}, {"error", error->message}});
+          return;
+        }
+        const auto& history = std::get<collectors::History>(result);
+        if (history.bad_rows > 0) {
+          log::Warn("history backfill skipped bad rows",
+                    {{"kpi", kpi},
+                     {"bad_rows", std::to_string(history.bad_rows)},
+                     {"first", history.first_bad_row}});
+        }
+        values_->Backfill(kpi, history.samples);
+        log::Info("history backfilled",
+                  {{"kpi", kpi}, {"samples", std::to_string(history.samples.size())}});
+      });
   SetupRoutes();
 }
 
@@ -136,10 +157,12 @@ int Service::Run() {
 }
 
 void Service::ApplyConfig() {
+  values_->Apply(*config_);
+  collection_.Apply(*config_, &scheduler_);
   // The evaluation tick: first pass now, then every evaluation.interval.
   scheduler_.Every(
       "evaluation", std::chrono::duration_cast<Clock::duration>(config_->evaluation.interval),
-      [this] { Evaluate(); }, /*spread=*/false);
+      [this] { Evaluate(); }, Clock::duration::zero());
 }
 
 void Service::Evaluate() {
@@ -206,6 +229,7 @@ void Service::BeginShutdown(std::string_view why) {
   log::Info("stopping", {{"signal", std::string(why)}});
   systemd_.Stopping();
   scheduler_.Clear();
+  collection_.Stop();
   watchdog_timer_.cancel();
   signals_.cancel();
   if (server_) server_->Stop();

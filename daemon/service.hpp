@@ -10,9 +10,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "daemon/collection.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/http/router.hpp"
 #include "daemon/http/server.hpp"
+#include "daemon/kpi_values.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/scheduler.hpp"
 #include "daemon/systemd_notify.hpp"
@@ -50,6 +52,8 @@ class Service {
   boost::asio::steady_timer watchdog_timer_;
   Scheduler scheduler_;
   Metrics metrics_;
+  std::shared_ptr<KpiValues> values_ = std::make_shared<KpiValues>();
+  Collection collection_;
   SystemdNotifier systemd_;
   http::Router router_;
   std::unique_ptr<http::Server> server_;

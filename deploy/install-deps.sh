@@ -19,6 +19,7 @@ build=(
   libmuparser-dev
   libhowardhinnant-date-dev tzdata
   libsqlite3-dev sqlite3
+  libssl-dev zlib1g-dev      # TLS and gzip in the HTTP test server
   libsoci-dev libpq-dev libmariadb-dev unixodbc-dev
   libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
@@ -27,10 +28,12 @@ build=(
 # Real servers and tools the tests start on loopback.
 peers=(
   curl ca-certificates openssl
+  miller                     # the CSV benchmark compares against mlr
   prometheus                 # promtool: lints /metrics; Prometheus scrape tests
   prometheus-alertmanager
   postgresql
   mariadb-server
+  odbc-postgresql            # an ODBC driver for the ODBC collector tests
   python3 python3-aiosmtpd
   systemd                    # systemd-analyze verify
 )

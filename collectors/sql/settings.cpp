@@ -36,6 +36,10 @@ std::shared_ptr<const config::KindSettings> ParseSource(config::TableReader& r) 
     s->connection = std::move(*connection);
   }
   s->password = r.SecretOrFile("password", "password_file");
+  if (s->password && s->driver == Driver::kSqlite3) {
+    std::string_view key = r.Has("password") ? "password" : "password_file";
+    r.Error(key, "\"" + std::string(key) + "\" does not apply to driver \"sqlite3\"");
+  }
   return s;
 }
 

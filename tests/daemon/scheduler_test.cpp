@@ -15,9 +15,9 @@ TEST(SchedulerTest, RunsTasksRepeatedlyAndStopsWhenRemoved) {
   int fast = 0;
   int removed = 0;
   scheduler.Every(
-      "fast", 10ms, [&] { ++fast; }, /*spread=*/false);
+      "fast", 10ms, [&] { ++fast; }, 0ms);
   scheduler.Every(
-      "removed", 10ms, [&] { ++removed; }, false);
+      "removed", 10ms, [&] { ++removed; }, 0ms);
   scheduler.Remove("removed");
   boost::asio::steady_timer stop(io, 200ms);
   stop.async_wait([&](auto) { scheduler.Clear(); });
@@ -33,9 +33,9 @@ TEST(SchedulerTest, ReplacingATaskKeepsOnlyTheNewOne) {
   int old_runs = 0;
   int new_runs = 0;
   scheduler.Every(
-      "k", 5ms, [&] { ++old_runs; }, false);
+      "k", 5ms, [&] { ++old_runs; }, 0ms);
   scheduler.Every(
-      "k", 5ms, [&] { ++new_runs; }, false);
+      "k", 5ms, [&] { ++new_runs; }, 0ms);
   boost::asio::steady_timer stop(io, 100ms);
   stop.async_wait([&](auto) { scheduler.Clear(); });
   io.run();

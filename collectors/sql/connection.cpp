@@ -1,0 +1,26 @@
+#include "collectors/sql/connection.hpp"
+
+#include <string_view>
+#include <typeinfo>
+
+namespace kpid::collectors::sql {
+
+std::string ErrorText(const std::exception& error) {
+  if (const auto* soci_error = dynamic_cast<const soci::soci_error*>(&error)) {
+    return soci_error->get_error_message();
+  }
+  return error.what();
+}
+
+bool IsConversionError(const std::exception& error) {
+  // SOCI throws its base class for conversions and a backend class for database errors.
+  if (typeid(error) != typeid(soci::soci_error)) return false;
+  std::string text = ErrorText(error);
+  for (std::string_view needle :
+       {"date/time field component", "Cannot convert data", "in unrecognizable format"}) {
+    if (text.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace kpid::collectors::sql
