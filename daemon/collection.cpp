@@ -86,11 +86,12 @@ void Collection::Apply(const config::Config& config, Scheduler* scheduler) {
     auto source = sources_.at(kpi.source);
     if (history_observer_ && source->collector->HasHistory(target)) {
       std::weak_ptr<Source> weak = source;
-      source->collector->CollectHistory(target, source->timeout,
-                                        [this, weak, name = kpi.name](collectors::HistoryResult r) {
-                                          if (weak.expired()) return;
-                                          history_observer_(name, r);
-                                        });
+      source->collector->CollectHistory(
+          target, source->timeout,
+          [this, weak, name = kpi.name](const collectors::HistoryResult& r) {
+            if (weak.expired()) return;
+            history_observer_(name, r);
+          });
     }
     if (scheduler == nullptr) continue;
     auto interval = std::chrono::duration_cast<SteadyClock::duration>(kpi.interval);
@@ -126,11 +127,11 @@ void Collection::Pump(const std::shared_ptr<Source>& source) {
   while (source->in_flight < source->max_concurrency && !source->queue.empty()) {
     Job job = std::move(source->queue.front());
     source->queue.pop_front();
-    Start(source, std::move(job));
+    Start(source, job);
   }
 }
 
-void Collection::Start(const std::shared_ptr<Source>& source, Job job) {
+void Collection::Start(const std::shared_ptr<Source>& source, const Job& job) {
   ++source->in_flight;
   auto started = SteadyClock::now();
   // Shared between the plugin's callback and the backstop timer: the first to fire

@@ -69,7 +69,7 @@ class Collection {
     collectors::Target target;
   };
 
-  void Start(const std::shared_ptr<Source>& source, Job job);
+  void Start(const std::shared_ptr<Source>& source, const Job& job);
   void Pump(const std::shared_ptr<Source>& source);
   void Finish(const std::shared_ptr<Source>& source, const std::string& kpi,
               collectors::CollectResult result, std::chrono::steady_clock::time_point started);

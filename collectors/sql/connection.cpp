@@ -1,5 +1,7 @@
 #include "collectors/sql/connection.hpp"
 
+#include <algorithm>
+#include <array>
 #include <string_view>
 #include <typeinfo>
 
@@ -16,11 +18,11 @@ bool IsConversionError(const std::exception& error) {
   // SOCI throws its base class for conversions and a backend class for database errors.
   if (typeid(error) != typeid(soci::soci_error)) return false;
   std::string text = ErrorText(error);
-  for (std::string_view needle :
-       {"date/time field component", "Cannot convert data", "in unrecognizable format"}) {
-    if (text.find(needle) != std::string::npos) return true;
-  }
-  return false;
+  constexpr std::array<std::string_view, 3> kNeedles = {
+      "date/time field component", "Cannot convert data", "in unrecognizable format"};
+  return std::any_of(kNeedles.begin(), kNeedles.end(), [&](std::string_view needle) {
+    return text.find(needle) != std::string::npos;
+  });
 }
 
 }  // namespace kpid::collectors::sql

@@ -22,7 +22,7 @@ constexpr unsigned kLockWaitTimeout = 1205;        // ER_LOCK_WAIT_TIMEOUT
 
 // SOCI exports no type info for its backend classes, which UBSan's vptr check needs for
 // this downcast.
-[[gnu::no_sanitize("vptr")]] MYSQL* NativeHandle(soci::session& session) {
+MYSQL* NativeHandle(soci::session& session) {
   return static_cast<soci::mysql_session_backend*>(session.get_backend())->conn_;
 }
 

@@ -12,7 +12,7 @@ namespace {
 
 // SOCI exports no type info for its backend classes, which UBSan's vptr check needs for
 // this downcast.
-[[gnu::no_sanitize("vptr")]] SQLHSTMT NativeHandle(soci::statement& statement) {
+SQLHSTMT NativeHandle(soci::statement& statement) {
   return static_cast<soci::odbc_statement_backend*>(statement.get_backend())->hstmt_;
 }
 
@@ -30,8 +30,10 @@ class OdbcConnection final : public Connection {
   void BeforeExecute(soci::statement& statement) override {
     // Drivers that do not support it answer SQL_SUCCESS_WITH_INFO or an error (01S02,
     // HYC00); either way the core's own timeout still applies.
-    SQLSetStmtAttr(NativeHandle(statement), SQL_ATTR_QUERY_TIMEOUT,
-                   reinterpret_cast<SQLPOINTER>(static_cast<std::uintptr_t>(seconds_)), 0);
+    SQLSetStmtAttr(
+        NativeHandle(statement), SQL_ATTR_QUERY_TIMEOUT,
+        // NOLINTNEXTLINE(performance-no-int-to-ptr): ODBC passes integer attributes as SQLPOINTER
+        reinterpret_cast<SQLPOINTER>(static_cast<std::uintptr_t>(seconds_)), 0);
   }
 
   // SQLCancel may block on the driver's own network round trip, so a running ODBC

@@ -12,7 +12,7 @@ namespace {
 
 // SOCI exports no type info for its backend classes, which UBSan's vptr check needs for
 // this downcast.
-[[gnu::no_sanitize("vptr")]] PGconn* NativeHandle(soci::session& session) {
+PGconn* NativeHandle(soci::session& session) {
   return static_cast<soci::postgresql_session_backend*>(session.get_backend())->conn_;
 }
 

@@ -16,10 +16,10 @@ constexpr int kProgressSteps = 1000;
 
 // SOCI exports no type info for its backend classes, which UBSan's vptr check needs for
 // these downcasts.
-[[gnu::no_sanitize("vptr")]] sqlite_api::sqlite3* NativeHandle(soci::session& session) {
+sqlite_api::sqlite3* NativeHandle(soci::session& session) {
   return static_cast<soci::sqlite3_session_backend*>(session.get_backend())->conn_;
 }
-[[gnu::no_sanitize("vptr")]] sqlite_api::sqlite3_stmt* NativeHandle(soci::statement& statement) {
+sqlite_api::sqlite3_stmt* NativeHandle(soci::statement& statement) {
   return static_cast<soci::sqlite3_statement_backend*>(statement.get_backend())->stmt_;
 }
 
@@ -77,8 +77,7 @@ class Sqlite3Connection final : public Connection {
       code = e->result() & 0xFF;
     }
     switch (code) {
-      case SQLITE_INTERRUPT:
-        return {ErrorKind::kTimeout, text};
+      case SQLITE_INTERRUPT:  // the progress handler's deadline
       case SQLITE_BUSY:
       case SQLITE_LOCKED:
         return {ErrorKind::kTimeout, text};

@@ -137,11 +137,8 @@ std::optional<Clock::time_point> ParseIsoTime(std::string_view s) {
     s.remove_prefix(1);
     int oh = 0, om = 0;
     if (!Digits(s, 2, oh)) return std::nullopt;
-    if (Take(s, ':')) {
-      if (!Digits(s, 2, om)) return std::nullopt;
-    } else if (!s.empty()) {
-      if (!Digits(s, 2, om)) return std::nullopt;
-    }
+    // Minutes are optional, with or without a colon: +02, +0200, +02:00.
+    if ((Take(s, ':') || !s.empty()) && !Digits(s, 2, om)) return std::nullopt;
     offset = sign * (hours(oh) + minutes(om));
   }
   if (!s.empty()) return std::nullopt;

@@ -28,6 +28,6 @@ std::variant<Clock::time_point, Failure> ToTimestamp(const Cell& cell);
 
 // "12", " -1.5e3 ", "+7" -> number; anything else (including NaN and infinities) -> nullopt.
 std::optional<double> ParseNumber(std::string_view text);
-std::optional<Clock::time_point> ParseIsoTime(std::string_view text);
+std::optional<Clock::time_point> ParseIsoTime(std::string_view s);
 
 }  // namespace kpid::collectors::sql

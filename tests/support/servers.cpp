@@ -1,12 +1,12 @@
 #include "tests/support/servers.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <random>
 #include <system_error>
 #include <vector>
 
 #include <pwd.h>
-#include <signal.h>
 #include <unistd.h>
 
 namespace kpid::testing {
