@@ -1,166 +1,146 @@
 #include "daemon/eval.hpp"
 
+#include <cmath>
+#include <filesystem>
 #include <iomanip>
 #include <map>
 #include <sstream>
 
-#include <date/date.h>
 #include <nlohmann/json.hpp>
 
+#include "daemon/api.hpp"
 #include "daemon/collection.hpp"
-#include "rules/expression.hpp"
+#include "daemon/engine.hpp"
+#include "rules/annotation.hpp"
 
 namespace kpid {
 namespace {
 
-struct Row {
-  std::string kpi;
-  std::string source;  // "expr" for derived KPIs
-  std::optional<collectors::Sample> sample;
-  std::optional<collectors::CollectError> error;
-  double seconds = 0;
-};
-
-std::string FormatTime(collectors::Clock::time_point t) {
-  return date::format("%FT%TZ", std::chrono::floor<std::chrono::seconds>(t));
+std::string Percent(double ratio) {
+  if (std::isnan(ratio)) return "-";
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(1) << ratio * 100 << '%';
+  return out.str();
 }
 
-std::string FormatValue(double v) {
-  std::ostringstream s;
-  s << std::setprecision(15) << v;
-  return s.str();
+std::string Number(double v) { return std::isnan(v) ? "-" : rules::FormatNumber(v); }
+
+std::string Days(double days) {
+  if (std::isnan(days)) return "-";
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(1) << days;
+  return out.str();
 }
 
-// Derived KPIs, in the config's dependency order, from the values collected so far.
-void Derive(const config::Config& config, std::map<std::string, Row>& rows) {
-  std::vector<std::string> names;
-  for (const config::Kpi& k : config.kpis) names.push_back(k.name);
-  rules::VariableSet vars(names);
-  for (const auto& [name, row] : rows) {
-    if (row.sample) vars.Set(name, row.sample->value);
-  }
-  for (const config::Kpi& k : config.kpis) {
-    if (!k.expr) continue;
-    Row row{k.name, "expr", std::nullopt, std::nullopt, 0};
-    auto compiled = rules::Expression::Compile(k.expr->text, vars);
-    if (auto* parse_error = std::get_if<rules::ParseError>(&compiled)) {
-      row.error = collectors::CollectError{collectors::ErrorKind::kInternal, parse_error->message};
-    } else {
-      auto value = std::get<rules::Expression>(compiled).Evaluate();
-      if (auto* v = std::get_if<double>(&value)) {
-        row.sample = collectors::Sample{*v, collectors::Clock::now()};
-        vars.Set(k.name, *v);
-      } else {
-        row.error = collectors::CollectError{
-            collectors::ErrorKind::kEmpty,
-            "expression \"" + k.expr->text + "\": " + std::get<std::string>(value)};
-      }
-    }
-    rows[k.name] = std::move(row);
-  }
-}
-
-void PrintTable(const config::Config& config, const std::map<std::string, Row>& rows,
-                std::ostream& out) {
-  std::vector<std::array<std::string, 5>> table = {
-      {"KPI", "VALUE", "TIMESTAMP", "SOURCE", "ERROR"}};
-  for (const config::Kpi& k : config.kpis) {
-    auto it = rows.find(k.name);
-    if (it == rows.end()) continue;
-    const Row& r = it->second;
+void PrintTable(const std::vector<const KpiView*>& views, std::ostream& out) {
+  std::vector<std::array<std::string, 9>> table = {
+      {"KPI", "VALUE", "STATUS", "PROGRESS", "EXPECTED", "GAP", "FORECAST", "DAYS_LEFT", "ERROR"}};
+  for (const KpiView* view : views) {
+    const rules::Variables& v = view->evaluation.variables;
     table.push_back(
-        {r.kpi, r.sample ? FormatValue(r.sample->value) : "-",
-         r.sample ? FormatTime(r.sample->timestamp) : "-", r.source,
-         r.error ? std::string(collectors::ErrorKindName(r.error->kind)) + ": " + r.error->message
-                 : ""});
+        {view->config->name, view->latest ? rules::FormatNumber(view->latest->value) : "-",
+         view->evaluation.status ? std::string(rules::StatusName(*view->evaluation.status)) : "-",
+         Percent(v.progress), Number(v.expected), Percent(v.gap), Number(v.forecast),
+         Days(v.days_left),
+         view->last_error ? std::string(collectors::ErrorKindName(view->last_error->kind)) + ": " +
+                                view->last_error->message
+                          : ""});
   }
-  std::array<std::size_t, 5> width{};
+  std::array<std::size_t, 9> width{};
   for (const auto& line : table) {
     for (std::size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
   }
   for (const auto& line : table) {
+    std::string text;
     for (std::size_t i = 0; i < line.size(); ++i) {
-      out << line[i];
-      if (i + 1 < line.size()) out << std::string(width[i] - line[i].size() + 2, ' ');
+      text += line[i];
+      if (i + 1 < line.size()) text += std::string(width[i] - line[i].size() + 2, ' ');
     }
-    out << '\n';
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    out << text << '\n';
   }
 }
 
-void PrintJson(const config::Config& config, const std::map<std::string, Row>& rows,
-               std::ostream& out) {
-  nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  for (const config::Kpi& k : config.kpis) {
-    auto it = rows.find(k.name);
-    if (it == rows.end()) continue;
-    const Row& r = it->second;
-    nlohmann::ordered_json j;
-    j["kpi"] = r.kpi;
-    j["source"] = r.source;
-    j["value"] = r.sample ? nlohmann::ordered_json(r.sample->value) : nullptr;
-    j["timestamp"] = r.sample ? nlohmann::ordered_json(FormatTime(r.sample->timestamp)) : nullptr;
-    if (r.error) {
-      j["error"] = {{"kind", collectors::ErrorKindName(r.error->kind)},
-                    {"message", r.error->message}};
-    } else {
-      j["error"] = nullptr;
-    }
-    j["duration_seconds"] = r.seconds;
-    list.push_back(std::move(j));
+// Seeds the engine from the daemon's store, read-only, so that forecasts and 7-day
+// figures match the running service. A missing store is fine: eval then has no history.
+void SeedFromStore(const config::Config& config, Engine& engine, TimePoint now, std::ostream& err) {
+  const std::string& path = config.storage.path;
+  if (path == ":memory:" || !std::filesystem::exists(path)) return;
+  auto opened = store::Store::Open(path, store::Mode::kReadOnly);
+  if (auto* error = std::get_if<store::Error>(&opened)) {
+    err << "kpid eval: no history (forecast, 7-day figures): " << error->message << '\n';
+    return;
   }
-  out << list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  const auto& store = std::get<std::unique_ptr<store::Store>>(opened);
+  for (const KpiView& view : engine.kpis()) {
+    const std::string& name = view.config->name;
+    auto samples = store->Samples(name, engine.HistoryStart(name, now), 1'000'000);
+    if (auto* rows = std::get_if<std::vector<rules::Sample>>(&samples)) {
+      engine.Seed(name, *rows, now);
+    }
+  }
 }
 
 }  // namespace
 
 int RunEval(const config::Config& config, const std::string& only_kpi, EvalFormat format,
             std::ostream& out, std::ostream& err) {
-  if (!only_kpi.empty() && config.FindKpi(only_kpi) == nullptr) {
+  const config::Kpi* selected = only_kpi.empty() ? nullptr : config.FindKpi(only_kpi);
+  if (!only_kpi.empty() && selected == nullptr) {
     err << "kpid eval: no KPI named \"" << only_kpi << "\" in " << config.path << '\n';
     return 1;
   }
+  auto shared = std::make_shared<const config::Config>(config);
+  Engine engine;
+  engine.Apply(shared);
+  SeedFromStore(*shared, engine, std::chrono::system_clock::now(), err);
+
   boost::asio::io_context io;
   prometheus::Registry registry;
   Collection collection(io, registry);
-  std::map<std::string, Row> rows;
+  std::map<std::string, double> seconds;
   std::size_t expected = 0;
   collection.SetObserver([&](const Collection::Outcome& o) {
-    Row row{o.kpi, o.source, std::nullopt, std::nullopt,
-            std::chrono::duration<double>(o.took).count()};
-    if (const auto* sample = std::get_if<collectors::Sample>(&o.result)) {
-      row.sample = *sample;
-    } else {
-      row.error = std::get<collectors::CollectError>(o.result);
-    }
-    rows[o.kpi] = std::move(row);
-    if (rows.size() == expected) io.stop();
+    (void)engine.Record(o.kpi, o.result);
+    seconds[o.kpi] = std::chrono::duration<double>(o.took).count();
+    if (seconds.size() == expected) io.stop();
   });
-  collection.Apply(config, nullptr);
+  collection.Apply(*shared, nullptr);
   // A derived KPI needs the KPIs it reads: with --kpi on a derived KPI, collect them all.
-  const config::Kpi* selected = only_kpi.empty() ? nullptr : config.FindKpi(only_kpi);
   bool all = selected == nullptr || selected->expr.has_value();
-  for (const config::Kpi& k : config.kpis) {
+  for (const config::Kpi& k : shared->kpis) {
     if (k.source.empty() || (!all && k.name != only_kpi)) continue;
     ++expected;
   }
-  for (const config::Kpi& k : config.kpis) {
+  for (const config::Kpi& k : shared->kpis) {
     if (k.source.empty() || (!all && k.name != only_kpi)) continue;
     collection.CollectNow(k.name);
   }
   if (expected > 0) io.run();
   collection.Stop();
-  Derive(config, rows);
-  if (selected != nullptr) {
-    Row row = rows[only_kpi];
-    rows = {{only_kpi, std::move(row)}};
+  (void)engine.Evaluate(std::chrono::system_clock::now());
+
+  std::vector<const KpiView*> views;
+  for (const KpiView& view : engine.kpis()) {
+    if (selected != nullptr && view.config->name != only_kpi) continue;
+    if (selected == nullptr && view.config->source.empty() && !view.config->expr) continue;
+    views.push_back(&view);
   }
   if (format == EvalFormat::kJson) {
-    PrintJson(config, rows, out);
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const KpiView* view : views) {
+      nlohmann::ordered_json j = api::KpiJson(*view);
+      auto took = seconds.find(view->config->name);
+      j["duration_seconds"] = took == seconds.end() ? 0.0 : took->second;
+      list.push_back(std::move(j));
+    }
+    out << list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   } else {
-    PrintTable(config, rows, out);
+    PrintTable(views, out);
   }
-  bool failed =
-      std::any_of(rows.begin(), rows.end(), [](const auto& r) { return !r.second.sample; });
+  bool failed = std::any_of(views.begin(), views.end(), [](const KpiView* v) {
+    return !v->latest || v->last_error.has_value();
+  });
   return failed ? 1 : 0;
 }
 

@@ -136,7 +136,7 @@ void Configure(Level level, Format format) {
 bool Enabled(Level level) { return level >= GetState().level.load(std::memory_order_relaxed); }
 
 std::string FormatLine(Level level, Format format, bool journal, std::string_view timestamp,
-                       std::string_view message, std::initializer_list<Field> fields) {
+                       std::string_view message, std::span<const Field> fields) {
   std::string out;
   if (format == Format::kJson) {
     nlohmann::ordered_json j;
@@ -174,7 +174,7 @@ std::string FormatLine(Level level, Format format, bool journal, std::string_vie
   return out;
 }
 
-void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+void Write(Level level, std::string_view message, std::span<const Field> fields) {
   State& s = GetState();
   if (level < s.level.load(std::memory_order_relaxed)) return;
   std::string line = FormatLine(level, s.format, s.journal, Now(), message, fields);

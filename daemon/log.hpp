@@ -5,6 +5,7 @@
 
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,7 +28,10 @@ struct Field {
 void Configure(Level level, Format format);
 
 bool Enabled(Level level);
-void Write(Level level, std::string_view message, std::initializer_list<Field> fields = {});
+void Write(Level level, std::string_view message, std::span<const Field> fields);
+inline void Write(Level level, std::string_view message, std::initializer_list<Field> fields = {}) {
+  Write(level, message, std::span<const Field>(fields.begin(), fields.size()));
+}
 
 inline void Debug(std::string_view m, std::initializer_list<Field> f = {}) {
   if (Enabled(Level::kDebug)) Write(Level::kDebug, m, f);
@@ -44,6 +48,11 @@ inline void Error(std::string_view m, std::initializer_list<Field> f = {}) {
 
 // Formats one line without writing it (for tests). `journal` selects the systemd form.
 std::string FormatLine(Level level, Format format, bool journal, std::string_view timestamp,
-                       std::string_view message, std::initializer_list<Field> fields);
+                       std::string_view message, std::span<const Field> fields);
+inline std::string FormatLine(Level level, Format format, bool journal, std::string_view timestamp,
+                              std::string_view message, std::initializer_list<Field> fields) {
+  return FormatLine(level, format, journal, timestamp, message,
+                    std::span<const Field>(fields.begin(), fields.size()));
+}
 
 }  // namespace kpid::log

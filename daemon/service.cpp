@@ -1,10 +1,12 @@
 #include "daemon/service.hpp"
 
+#include <charconv>
 #include <csignal>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
+#include "daemon/api.hpp"
 #include "daemon/load_config.hpp"
 #include "daemon/log.hpp"
 
@@ -16,6 +18,16 @@ using Clock = std::chrono::steady_clock;
 
 // Shutdown lets in-flight work finish for at most this long.
 constexpr auto kShutdownGrace = std::chrono::seconds(5);
+
+// A KPI's windows hold at most this many samples from the store at start.
+constexpr std::size_t kMaxSeedSamples = 1'000'000;
+
+// How long an evaluation waits after a KPI's first collection, to catch others.
+constexpr auto kEvaluateSoonDelay = std::chrono::milliseconds(200);
+
+// Samples per history answer of /api/v1/kpis/{name}?since=, by default and at most.
+constexpr std::size_t kDefaultHistoryLimit = 10'000;
+constexpr std::size_t kMaxHistoryLimit = 1'000'000;
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   // Runs over the longer input whatever the content, so timing reveals only lengths.
@@ -38,6 +50,10 @@ std::string JoinErrors(const std::vector<config::Diagnostic>& errors) {
   return out;
 }
 
+std::string Dump(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace
 
 Service::Service(std::string config_path, config::Config initial)
@@ -45,28 +61,25 @@ Service::Service(std::string config_path, config::Config initial)
       config_(std::make_shared<const config::Config>(std::move(initial))),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       watchdog_timer_(io_),
+      evaluate_soon_timer_(io_),
       scheduler_(io_),
+      persistence_(metrics_.registry()),
       collection_(io_, metrics_.registry()) {
   metrics_.ConfigLoaded(true, std::chrono::system_clock::now());
-  metrics_.Add(values_);
-  collection_.SetObserver(
-      [this](const Collection::Outcome& outcome) { values_->Record(outcome.kpi, outcome.result); });
+  metrics_.Add(engine_);
+  collection_.SetObserver([this](const Collection::Outcome& outcome) {
+    const KpiView* view = engine_->Find(outcome.kpi);
+    const bool first = view != nullptr && !view->collected_once;
+    if (auto row = engine_->Record(outcome.kpi, outcome.result)) {
+      persistence_.AppendSamples({std::move(*row)});
+    }
+    // A KPI is judged from its first collection on; do not leave it unjudged for a whole
+    // evaluation interval.
+    if (first) EvaluateSoon();
+  });
   collection_.SetHistoryObserver(
       [this](const std::string& kpi, const collectors::HistoryResult& result) {
-        if (const auto* error = std::get_if<collectors::CollectError>(&result)) {
-          log::Warn("history backfill failed", {{"kpi", kpi}, {"error", error->message}});
-          return;
-        }
-        const auto& history = std::get<collectors::History>(result);
-        if (history.bad_rows > 0) {
-          log::Warn("history backfill skipped bad rows",
-                    {{"kpi", kpi},
-                     {"bad_rows", std::to_string(history.bad_rows)},
-                     {"first", history.first_bad_row}});
-        }
-        values_->Backfill(kpi, history.samples);
-        log::Info("history backfilled",
-                  {{"kpi", kpi}, {"samples", std::to_string(history.samples.size())}});
+        OnHistory(kpi, result);
       });
   SetupRoutes();
 }
@@ -84,6 +97,11 @@ void Service::SetupRoutes() {
     if (!evaluated_once_ || stopping_) {
       return http::MakeResponse(req, beast_http::status::service_unavailable,
                                 "text/plain; charset=utf-8", "kpid is not ready.\n");
+    }
+    if (const auto& error = persistence_.error()) {
+      return http::MakeResponse(req, beast_http::status::service_unavailable,
+                                "text/plain; charset=utf-8",
+                                "kpid is not ready: state store failing: " + *error + "\n");
     }
     return http::MakeResponse(req, beast_http::status::ok, "text/plain; charset=utf-8",
                               "kpid is ready.\n");
@@ -103,6 +121,71 @@ void Service::SetupRoutes() {
   };
   router_.Add(beast_http::verb::post, "/-/reload", reload);
   router_.Add(beast_http::verb::put, "/-/reload", reload);
+  SetupApiRoutes();
+}
+
+void Service::SetupApiRoutes() {
+  router_.Add(beast_http::verb::get, "/api/v1/kpis", [this](const http::Request& req, auto&) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const KpiView& view : engine_->kpis()) list.push_back(api::KpiJson(view));
+    nlohmann::ordered_json body;
+    body["evaluated_at"] =
+        evaluated_once_ ? nlohmann::ordered_json(api::FormatTime(last_evaluation_)) : nullptr;
+    body["kpis"] = std::move(list);
+    return http::JsonResponse(req, beast_http::status::ok, Dump(body));
+  });
+  router_.Add(
+      beast_http::verb::get, "/api/v1/kpis/{name}",
+      [this](const http::Request& req, const http::PathParams& params) {
+        const std::string& name = params.find("name")->second;
+        const KpiView* view = engine_->Find(name);
+        if (view == nullptr) {
+          return http::JsonError(req, beast_http::status::not_found,
+                                 "no KPI named \"" + name + "\"");
+        }
+        std::optional<http::PathParams> query = http::QueryParams(req);
+        if (!query) {
+          return http::JsonError(req, beast_http::status::bad_request,
+                                 "malformed percent-encoding in the query string");
+        }
+        nlohmann::ordered_json body = api::KpiJson(*view);
+        auto since = query->find("since");
+        if (since == query->end())
+          return http::JsonResponse(req, beast_http::status::ok, Dump(body));
+        std::optional<TimePoint> from = api::ParseTime(since->second);
+        if (!from) {
+          return http::JsonError(
+              req, beast_http::status::bad_request,
+              "since: \"" + since->second + "\" is not an RFC 3339 time like 2026-11-01T00:00:00Z");
+        }
+        std::size_t limit = kDefaultHistoryLimit;
+        if (auto l = query->find("limit"); l != query->end()) {
+          std::size_t parsed = 0;
+          auto [end, ec] =
+              std::from_chars(l->second.data(), l->second.data() + l->second.size(), parsed);
+          if (ec != std::errc() || end != l->second.data() + l->second.size() || parsed == 0 ||
+              parsed > kMaxHistoryLimit) {
+            return http::JsonError(
+                req, beast_http::status::bad_request,
+                "limit: expected a whole number from 1 to " + std::to_string(kMaxHistoryLimit));
+          }
+          limit = parsed;
+        }
+        store::Store* store = persistence_.store();
+        if (store == nullptr) {
+          return http::JsonError(req, beast_http::status::service_unavailable,
+                                 "history unavailable: state store failing: " +
+                                     persistence_.error().value_or("not open"));
+        }
+        auto samples = store->Samples(name, *from, limit);
+        if (auto* error = std::get_if<store::Error>(&samples)) {
+          return http::JsonError(req, beast_http::status::internal_server_error, error->message);
+        }
+        const auto& rows = std::get<std::vector<rules::Sample>>(samples);
+        body["history"] = api::HistoryJson(rows);
+        body["history_truncated"] = rows.size() == limit;
+        return http::JsonResponse(req, beast_http::status::ok, Dump(body));
+      });
 }
 
 bool Service::Authorized(const http::Request& req) const {
@@ -144,7 +227,9 @@ int Service::Run() {
              {"listen", endpoint.address().to_string() + ":" + std::to_string(endpoint.port())},
              {"kpis", std::to_string(config_->kpis.size())}});
   WaitForSignal();
+  bool store_open = persistence_.Open(config_->storage.path);
   ApplyConfig();
+  if (store_open) Restore({}, /*alerts=*/true);
   ArmWatchdog();
 
   io_.run();
@@ -152,12 +237,16 @@ int Service::Run() {
   // BeginShutdown stopped the loop; let in-flight work finish, bounded.
   io_.restart();
   io_.run_for(kShutdownGrace);
+  persistence_.Flush();
   log::Info("kpid stopped");
   return 0;
 }
 
 void Service::ApplyConfig() {
-  values_->Apply(*config_);
+  std::vector<std::string> reseed = engine_->Apply(config_);
+  if (persistence_.store() != nullptr) Restore(reseed, /*alerts=*/false);
+  std::vector<std::string> ids = engine_->AlertIds();
+  persistence_.RetainAlerts(ids);
   collection_.Apply(*config_, &scheduler_);
   // The evaluation tick: first pass now, then every evaluation.interval.
   scheduler_.Every(
@@ -165,17 +254,111 @@ void Service::ApplyConfig() {
       [this] { Evaluate(); }, Clock::duration::zero());
 }
 
+void Service::Restore(const std::vector<std::string>& kpis, bool alerts) {
+  store::Store* store = persistence_.store();
+  if (store == nullptr) return;
+  const auto now = std::chrono::system_clock::now();
+  std::vector<std::string> all;
+  if (alerts) {
+    for (const KpiView& view : engine_->kpis()) all.push_back(view.config->name);
+  }
+  std::size_t restored = 0;
+  for (const std::string& kpi : alerts ? all : kpis) {
+    auto samples = store->Samples(kpi, engine_->HistoryStart(kpi, now), kMaxSeedSamples);
+    if (auto* error = std::get_if<store::Error>(&samples)) {
+      log::Error("cannot read history from the store", {{"kpi", kpi}, {"error", error->message}});
+      continue;
+    }
+    auto& rows = std::get<std::vector<rules::Sample>>(samples);
+    if (rows.size() < 2) {
+      // Latest and previous count however old they are.
+      auto last = store->Samples(kpi, rules::TimePoint::min(), 2);
+      if (auto* last_rows = std::get_if<std::vector<rules::Sample>>(&last)) rows = *last_rows;
+    }
+    restored += rows.size();
+    engine_->Seed(kpi, rows, now);
+  }
+  if (alerts) {
+    auto saved = store->LoadAlerts();
+    if (auto* error = std::get_if<store::Error>(&saved)) {
+      log::Error("cannot restore alert states from the store", {{"error", error->message}});
+    } else {
+      const auto& rows = std::get<std::vector<store::AlertRow>>(saved);
+      engine_->RestoreAlerts(rows);
+      log::Info("state restored",
+                {{"samples", std::to_string(restored)}, {"alerts", std::to_string(rows.size())}});
+    }
+  }
+}
+
+void Service::OnHistory(const std::string& kpi, const collectors::HistoryResult& result) {
+  if (const auto* error = std::get_if<collectors::CollectError>(&result)) {
+    log::Warn("history backfill failed", {{"kpi", kpi}, {"error", error->message}});
+    return;
+  }
+  const auto& history = std::get<collectors::History>(result);
+  if (history.bad_rows > 0) {
+    log::Warn("history backfill skipped bad rows", {{"kpi", kpi},
+                                                    {"bad_rows", std::to_string(history.bad_rows)},
+                                                    {"first", history.first_bad_row}});
+  }
+  std::vector<rules::Sample> samples;
+  std::vector<store::SampleRow> rows;
+  samples.reserve(history.samples.size());
+  for (const collectors::Sample& s : history.samples) {
+    samples.push_back({s.timestamp, s.value});
+    rows.push_back({kpi, samples.back()});
+  }
+  std::sort(samples.begin(), samples.end(),
+            [](const auto& a, const auto& b) { return a.at < b.at; });
+  engine_->Seed(kpi, samples, std::chrono::system_clock::now());
+  persistence_.AppendSamples(std::move(rows));
+  log::Info("history backfilled", {{"kpi", kpi}, {"samples", std::to_string(samples.size())}});
+}
+
 void Service::Evaluate() {
   auto started = Clock::now();
-  // Goal evaluation plugs in here (rules engine); the tick, its timing and readiness are
-  // already real.
-  last_evaluation_ = std::chrono::system_clock::now();
+  const auto now = std::chrono::system_clock::now();
+  if (persistence_.Tick(now, config_->storage.retention)) {
+    // The store opened late: what it holds counts, and what happened since is written.
+    Restore({}, /*alerts=*/true);
+  }
+  Engine::Cycle cycle = engine_->Evaluate(now);
+  persistence_.AppendSamples(std::move(cycle.samples));
+  persistence_.SaveAlerts(cycle.alerts);
+  for (const AlertChange& change : cycle.changes) LogChange(change);
+  last_evaluation_ = now;
   metrics_.EvaluationDone(Clock::now() - started);
   if (!evaluated_once_) {
     evaluated_once_ = true;
     systemd_.Ready(StatusLine());
     log::Info("ready", {{"kpis", std::to_string(config_->kpis.size())}});
   }
+}
+
+void Service::EvaluateSoon() {
+  if (evaluate_soon_pending_ || stopping_) return;
+  evaluate_soon_pending_ = true;
+  // Coalesces the first collections of many KPIs into one pass.
+  evaluate_soon_timer_.expires_after(kEvaluateSoonDelay);
+  evaluate_soon_timer_.async_wait([this](boost::system::error_code ec) {
+    evaluate_soon_pending_ = false;
+    if (!ec && !stopping_) Evaluate();
+  });
+}
+
+void Service::LogChange(const AlertChange& change) const {
+  const rules::Transition& t = change.transition;
+  std::vector<log::Field> fields = {{"alert", change.alert},
+                                    {"event", std::string(rules::AlertEventName(t.event))},
+                                    {"from", std::string(rules::AlertPhaseName(t.from))},
+                                    {"to", std::string(rules::AlertPhaseName(t.to))},
+                                    {"severity", std::string(rules::SeverityName(t.severity))}};
+  fields.push_back({"kpi", change.kpi});
+  if (t.status) fields.push_back({"status", std::string(rules::StatusName(*t.status))});
+  if (!change.summary.empty()) fields.push_back({"summary", change.summary});
+  log::Write(rules::Notifies(t.event) ? log::Level::kWarn : log::Level::kInfo,
+             "alert " + std::string(rules::AlertEventName(t.event)), fields);
 }
 
 std::optional<std::string> Service::Reload(std::string_view trigger) {
@@ -231,6 +414,7 @@ void Service::BeginShutdown(std::string_view why) {
   scheduler_.Clear();
   collection_.Stop();
   watchdog_timer_.cancel();
+  evaluate_soon_timer_.cancel();
   signals_.cancel();
   if (server_) server_->Stop();
   io_.stop();

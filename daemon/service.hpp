@@ -12,10 +12,11 @@
 
 #include "daemon/collection.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/engine.hpp"
 #include "daemon/http/router.hpp"
 #include "daemon/http/server.hpp"
-#include "daemon/kpi_values.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/persistence.hpp"
 #include "daemon/scheduler.hpp"
 #include "daemon/systemd_notify.hpp"
 
@@ -34,8 +35,14 @@ class Service {
 
  private:
   void SetupRoutes();
+  void SetupApiRoutes();
   void ApplyConfig();
+  // Seeds the engine's windows of `kpis` and restores alert states from the store.
+  void Restore(const std::vector<std::string>& kpis, bool alerts);
   void Evaluate();
+  void EvaluateSoon();
+  void OnHistory(const std::string& kpi, const collectors::HistoryResult& result);
+  void LogChange(const AlertChange& change) const;
   // Loads the config file again and swaps it in when valid. Returns an error text when
   // the new config is rejected; the running config stays in place.
   std::optional<std::string> Reload(std::string_view trigger);
@@ -50,9 +57,12 @@ class Service {
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer watchdog_timer_;
+  boost::asio::steady_timer evaluate_soon_timer_;
+  bool evaluate_soon_pending_ = false;
   Scheduler scheduler_;
   Metrics metrics_;
-  std::shared_ptr<KpiValues> values_ = std::make_shared<KpiValues>();
+  std::shared_ptr<Engine> engine_ = std::make_shared<Engine>();
+  Persistence persistence_;
   Collection collection_;
   SystemdNotifier systemd_;
   http::Router router_;

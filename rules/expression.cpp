@@ -1,7 +1,9 @@
 #include "rules/expression.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <limits>
+#include <set>
 #include <utility>
 
 #include <muParser.h>
@@ -156,6 +158,29 @@ ParseError Translate(const mu::ParserError& e, std::string_view text, const mu::
   return {pos, std::move(message)};
 }
 
+// Every word in `text` that could be a variable: each run of letters, digits and "_", and
+// each of its suffixes that starts with a letter or "_" (so "2e3x" yields "e3x" and "x").
+// A superset is harmless; missing a name is not.
+std::set<std::string, std::less<>> IdentifierCandidates(std::string_view text) {
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; };
+  auto start = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_'; };
+  std::set<std::string, std::less<>> names;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (!word(text[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t end = i;
+    while (end < text.size() && word(text[end])) ++end;
+    for (std::size_t k = i; k < end; ++k) {
+      if (start(text[k])) names.emplace(text.substr(k, end - k));
+    }
+    i = end;
+  }
+  return names;
+}
+
 }  // namespace
 
 VariableSet::VariableSet(const std::vector<std::string>& names) {
@@ -207,9 +232,13 @@ ParseResult<Expression> Expression::Compile(std::string_view text, VariableSet& 
   } catch (const mu::ParserError& e) {
     return ParseError{0, "internal error: " + e.GetMsg()};
   }
-  for (const std::string& name : vars.Names()) {
+  // Only the names the text can refer to: a parser per expression that defined every KPI
+  // of a large config would cost O(KPIs) memory and time each, O(KPIs^2) in all.
+  for (const std::string& name : IdentifierCandidates(text)) {
+    double* slot = vars.Slot(name);
+    if (slot == nullptr) continue;
     try {
-      parser->DefineVar(name, vars.Slot(name));
+      parser->DefineVar(name, slot);
     } catch (const mu::ParserError&) {
       // Not a valid muParser name (or a constant's): expressions cannot refer to it, and
       // using it reports an unknown variable.

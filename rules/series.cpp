@@ -68,6 +68,13 @@ void Series::Assign(std::span<const Sample> samples, TimePoint now) {
   Advance(now);
 }
 
+std::vector<Sample> Series::Held() const {
+  std::vector<Sample> held;
+  held.reserve(samples_.size());
+  for (std::size_t i = 0; i < samples_.size(); ++i) held.push_back(samples_[i]);
+  return held;
+}
+
 void Series::Advance(TimePoint now) {
   const std::uint64_t end = end_seq();
   const TimePoint stats_cutoff = Cutoff(now, kStatsWindow);

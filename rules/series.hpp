@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "rules/forecast.hpp"
 #include "rules/goal.hpp"
@@ -68,6 +69,10 @@ class Series {
     return static_cast<std::size_t>(end_seq() - forecast_begin_);
   }
   [[nodiscard]] Duration ForecastWindow() const { return forecast_window_; }
+
+  // The samples held for the windows, oldest first; Latest() and Previous() may be older
+  // and not among them. For merging older samples in with Assign().
+  [[nodiscard]] std::vector<Sample> Held() const;
 
  private:
   [[nodiscard]] std::uint64_t end_seq() const { return first_seq_ + samples_.size(); }

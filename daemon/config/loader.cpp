@@ -255,6 +255,12 @@ class Loader {
     std::optional<std::string> name =
         Name(r, "kpi", seen_kpis_, IsValidKpiName, "[a-z_][a-z0-9_]*");
     if (name) k.name = *name;
+    if (name &&
+        std::find(rules::kExpressionVariableNames.begin(), rules::kExpressionVariableNames.end(),
+                  *name) != rules::kExpressionVariableNames.end()) {
+      r.Error("name", "KPI name " + Quote(*name) +
+                          " is an expression variable (value, delta, ...); choose another name");
+    }
     k.title = r.String("title").value_or(k.name);
     k.unit = r.String("unit").value_or("");
     k.owner = r.String("owner").value_or("");
@@ -493,14 +499,16 @@ class Loader {
   // --- expressions and templates -------------------------------------------------------
 
   bool CheckExpression(const Located& expr, const std::string& self, bool derived) {
-    std::vector<std::string> names(kpi_names_.begin(), kpi_names_.end());
-    if (!derived) {
-      for (std::string_view v : rules::kExpressionVariableNames) names.emplace_back(v);
+    // One set per kind, built once: a config can have 100,000 KPIs.
+    std::optional<rules::VariableSet>& cached = derived ? derived_vars_ : rule_vars_;
+    if (!cached) {
+      std::vector<std::string> names(kpi_names_.begin(), kpi_names_.end());
+      if (!derived) {
+        for (std::string_view v : rules::kExpressionVariableNames) names.emplace_back(v);
+      }
+      cached.emplace(names);
     }
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
-    rules::VariableSet vars(names);
-    auto compiled = rules::Expression::Compile(expr.text, vars);
+    auto compiled = rules::Expression::Compile(expr.text, *cached);
     if (auto* error = std::get_if<rules::ParseError>(&compiled)) {
       diags_.Error(InsideString(expr.where, error->offset), "expression: " + error->message);
       return false;
@@ -745,6 +753,8 @@ class Loader {
   std::map<std::string, Location, std::less<>> source_names_, receiver_names_, digest_names_,
       seen_kpis_;
   std::set<std::string, std::less<>> kpi_names_;
+  std::optional<rules::VariableSet> derived_vars_;  // KPI names
+  std::optional<rules::VariableSet> rule_vars_;     // KPI names and the KPI variables
   std::map<std::string, std::vector<std::string>, std::less<>> derived_uses_;
 };
 

@@ -86,6 +86,27 @@ void StripBodyForHead(Response& res) {
 
 }  // namespace
 
+std::optional<PathParams> QueryParams(const Request& req) {
+  std::string_view target = ToStd(req.target());
+  PathParams params;
+  const std::size_t question = target.find('?');
+  if (question == std::string_view::npos) return params;
+  std::string_view query = target.substr(question + 1);
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    std::optional<std::string> name = PercentDecode(pair.substr(0, eq));
+    std::optional<std::string> value =
+        PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!name || !value) return std::nullopt;
+    params.insert_or_assign(std::move(*name), std::move(*value));
+  }
+  return params;
+}
+
 Response MakeResponse(const Request& req, beast_http::status status, std::string_view content_type,
                       std::string body) {
   Response res{status, req.version()};

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,11 @@ Response JsonResponse(const Request& req, boost::beast::http::status status, std
 // {"error": message} with Content-Type application/json. Invalid UTF-8 in `message` (it may
 // echo client input) is replaced rather than thrown on.
 Response JsonError(const Request& req, boost::beast::http::status status, std::string_view message);
+
+// The query string of the request target as name -> value (percent-decoded; a later
+// duplicate wins; "+" stays "+", so RFC 3339 offsets need no escaping). nullopt when the
+// encoding is malformed.
+std::optional<PathParams> QueryParams(const Request& req);
 
 // Maps method + path to a handler. Set up with Add() before the server starts; afterwards
 // it is immutable and Dispatch() may be called from the io thread without locks. Handlers

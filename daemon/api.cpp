@@ -1,0 +1,134 @@
+#include "daemon/api.hpp"
+
+#include <cmath>
+
+#include <date/date.h>
+
+#include "rules/time_spec.hpp"
+
+namespace kpid::api {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json Number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+
+Json Optional(const std::optional<double>& v) { return v ? Number(*v) : Json(nullptr); }
+
+Json Time(const std::optional<TimePoint>& t) { return t ? Json(FormatTime(*t)) : Json(nullptr); }
+
+Json GoalJson(const rules::KpiSpec& spec) {
+  if (!spec.goal) return nullptr;
+  Json goal;
+  if (const auto* d = std::get_if<rules::DeadlineGoal>(&spec.goal->kind)) {
+    goal["type"] = "deadline";
+    goal["baseline"] = d->baseline;
+    goal["target"] = d->target;
+    goal["start"] = FormatTime(d->start);
+    goal["deadline"] = FormatTime(d->deadline);
+    goal["at_risk"] = d->at_risk;
+    goal["off_track"] = d->off_track;
+    goal["use_forecast"] = d->use_forecast;
+    Json milestones = Json::array();
+    for (const rules::Milestone& m : d->milestones) {
+      milestones.push_back({{"at", FormatTime(m.at)}, {"value", m.value}});
+    }
+    goal["milestones"] = std::move(milestones);
+  } else {
+    const auto& b = std::get<rules::BandGoal>(spec.goal->kind);
+    goal["type"] = "band";
+    goal["min"] = Optional(b.min);
+    goal["max"] = Optional(b.max);
+    goal["warn_min"] = Optional(b.warn_min);
+    goal["warn_max"] = Optional(b.warn_max);
+  }
+  Json notify_on = Json::array();
+  for (rules::Status s : spec.goal->notify_on) notify_on.push_back(rules::StatusName(s));
+  goal["notify_on"] = std::move(notify_on);
+  return goal;
+}
+
+Json AlertJson(const AlertView& alert) {
+  const rules::AlertState& s = alert.state;
+  return {{"id", alert.id},
+          {"rule", alert.rule},
+          {"state", rules::AlertPhaseName(s.phase)},
+          {"severity", rules::SeverityName(alert.severity)},
+          {"status", s.status ? Json(rules::StatusName(*s.status)) : Json(nullptr)},
+          {"active_since", Time(s.active_since)},
+          {"fired_at", Time(s.fired_at)},
+          {"resolved_at", Time(s.resolved_at)},
+          {"summary", alert.summary},
+          {"description", alert.description}};
+}
+
+}  // namespace
+
+std::string FormatTime(TimePoint t) {
+  auto ms = std::chrono::floor<std::chrono::milliseconds>(t);
+  if (ms.time_since_epoch() % std::chrono::seconds(1) == std::chrono::milliseconds::zero()) {
+    return date::format("%FT%TZ", std::chrono::floor<std::chrono::seconds>(ms));
+  }
+  return date::format("%FT%TZ", ms);
+}
+
+std::optional<TimePoint> ParseTime(std::string_view text) {
+  auto parsed = rules::ParseTimeSpec(text);
+  const auto* spec = std::get_if<rules::TimeSpec>(&parsed);
+  if (spec == nullptr) return std::nullopt;
+  // A date or a time without offset is read in UTC, as API times are written.
+  return rules::Resolve(*spec, nullptr, rules::DayBound::kStart);
+}
+
+Json KpiJson(const KpiView& view) {
+  const config::Kpi& kpi = *view.config;
+  const rules::Variables& v = view.evaluation.variables;
+  Json j;
+  j["name"] = kpi.name;
+  j["title"] = kpi.title;
+  j["unit"] = kpi.unit;
+  j["owner"] = kpi.owner;
+  Json labels = Json::object();
+  for (const auto& [k, value] : kpi.labels) labels[k] = value;
+  j["labels"] = std::move(labels);
+  j["source"] = kpi.source.empty() ? Json(nullptr) : Json(kpi.source);
+  j["expr"] = kpi.expr ? Json(kpi.expr->text) : Json(nullptr);
+  j["value"] = view.latest ? Number(view.latest->value) : Json(nullptr);
+  j["timestamp"] = view.latest ? Json(FormatTime(view.latest->at)) : Json(nullptr);
+  j["status"] =
+      view.evaluation.status ? Json(rules::StatusName(*view.evaluation.status)) : Json(nullptr);
+  j["judged"] = view.evaluation.judged;
+  j["goal"] = GoalJson(view.spec);
+  j["progress"] = Number(v.progress);
+  j["expected"] = Number(v.expected);
+  j["expected_progress"] = Number(v.expected_progress);
+  j["gap"] = Number(v.gap);
+  j["forecast"] = Number(v.forecast);
+  j["forecast_progress"] = Number(v.forecast_progress);
+  j["days_left"] = Number(v.days_left);
+  j["age_seconds"] = Number(v.age_seconds);
+  j["delta"] = Number(v.delta);
+  j["avg_7d"] = Number(v.avg_7d);
+  j["min_7d"] = Number(v.min_7d);
+  j["max_7d"] = Number(v.max_7d);
+  if (view.last_error) {
+    j["error"] = {{"kind", collectors::ErrorKindName(view.last_error->kind)},
+                  {"message", view.last_error->message}};
+  } else {
+    j["error"] = nullptr;
+  }
+  Json alerts = Json::array();
+  for (const AlertView& alert : view.alerts) alerts.push_back(AlertJson(alert));
+  j["alerts"] = std::move(alerts);
+  return j;
+}
+
+Json HistoryJson(std::span<const rules::Sample> samples) {
+  Json out = Json::array();
+  for (const rules::Sample& s : samples) {
+    out.push_back({{"timestamp", FormatTime(s.at)}, {"value", Number(s.value)}});
+  }
+  return out;
+}
+
+}  // namespace kpid::api

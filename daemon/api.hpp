@@ -1,0 +1,32 @@
+// The JSON shapes of the KPI API (GET /api/v1/kpis, /api/v1/kpis/{name}), shared with
+// `kpid eval --format json` so that both show a KPI the same way. Numbers without a value
+// (no sample yet, no forecast, a band goal's trajectory) are null.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/engine.hpp"
+
+namespace kpid::api {
+
+// RFC 3339 in UTC, with milliseconds only when the instant has them.
+[[nodiscard]] std::string FormatTime(TimePoint t);
+
+// Parses RFC 3339: a date-time with "Z" or an offset, fractional seconds allowed; a date
+// or a date-time without offset is read in UTC.
+[[nodiscard]] std::optional<TimePoint> ParseTime(std::string_view text);
+
+// One KPI: name, title, unit, owner, labels, source/expr, value, timestamp, status, goal,
+// progress, expected, expected_progress, gap, forecast, forecast_progress, days_left,
+// error and alerts.
+[[nodiscard]] nlohmann::ordered_json KpiJson(const KpiView& view);
+
+// [{"timestamp": ..., "value": ...}, ...], oldest first.
+[[nodiscard]] nlohmann::ordered_json HistoryJson(std::span<const rules::Sample> samples);
+
+}  // namespace kpid::api

@@ -1,0 +1,429 @@
+#include "daemon/engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <date/date.h>
+#include <prometheus/metric_family.h>
+
+#include "daemon/goal_builder.hpp"
+#include "rules/annotation.hpp"
+
+namespace kpid {
+namespace {
+
+constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
+
+rules::Template MustParse(const std::string& text) {
+  // The config loader has parsed every template already; this cannot fail.
+  auto parsed = rules::Template::Parse(text);
+  return std::get<rules::Template>(std::move(parsed));
+}
+
+rules::Expression MustCompile(const std::string& text, rules::VariableSet& vars) {
+  auto compiled = rules::Expression::Compile(text, vars);
+  return std::get<rules::Expression>(std::move(compiled));
+}
+
+double Seconds(TimePoint t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
+
+std::string Day(TimePoint t) {
+  return date::format("%F", std::chrono::floor<std::chrono::seconds>(t));
+}
+
+// The goal alert's summary: what a leader reading a notification needs in one line.
+std::string GoalSummary(const config::Kpi& kpi, const rules::KpiSpec& spec,
+                        std::optional<rules::Status> status, const rules::Variables& v) {
+  const std::string unit = kpi.unit.empty() ? "" : " " + kpi.unit;
+  if (status == rules::Status::kNoData) {
+    if (std::isnan(v.value)) return kpi.title + " has no data: no value collected yet";
+    return kpi.title + " has no fresh data: the latest value, " + rules::FormatNumber(v.value) +
+           unit + ", is " + rules::FormatNumber(v.age_seconds / 60) + " min old";
+  }
+  std::string name = status ? std::string(rules::StatusName(*status)) : "unknown";
+  std::replace(name.begin(), name.end(), '_', ' ');  // "off track" reads as prose
+  std::string out = kpi.title + " is " + name;
+  if (std::isnan(v.value)) return out + ": no value";
+  out += ": " + rules::FormatNumber(v.value) + unit;
+  if (const auto* deadline = std::get_if<rules::DeadlineGoal>(&spec.goal->kind)) {
+    out += ", expected " + rules::FormatNumber(v.expected) + unit + " by now, target " +
+           rules::FormatNumber(deadline->target) + unit + " by " + Day(deadline->deadline);
+  } else {
+    const auto& band = std::get<rules::BandGoal>(spec.goal->kind);
+    if (band.min) out += ", min " + rules::FormatNumber(*band.min) + unit;
+    if (band.max) out += ", max " + rules::FormatNumber(*band.max) + unit;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Engine::Runtime {
+  explicit Runtime(rules::Duration forecast_window) : series(forecast_window) {}
+
+  struct Alert {
+    const config::Rule* rule = nullptr;  // nullptr: the goal alert
+    std::optional<rules::Expression> when;
+    std::optional<rules::Expression> recover_when;
+    std::optional<rules::Template> summary;
+    std::optional<rules::Template> description;
+  };
+
+  rules::Series series;
+  double* slot = nullptr;                 // this KPI's latest value, for expressions
+  std::optional<rules::Expression> expr;  // derived KPI
+  std::vector<std::size_t> inputs;        // derived KPI: the KPIs it reads, by index
+  std::vector<Alert> alerts;              // parallel to KpiView::alerts
+};
+
+Engine::Engine() = default;
+Engine::~Engine() = default;
+
+std::vector<std::string> Engine::Apply(std::shared_ptr<const config::Config> config) {
+  std::vector<std::string> names;
+  for (const config::Kpi& kpi : config->kpis) names.push_back(kpi.name);
+  std::vector<std::string> all(rules::kExpressionVariableNames.begin(),
+                               rules::kExpressionVariableNames.end());
+  all.insert(all.end(), names.begin(), names.end());
+  auto vars = std::make_unique<rules::VariableSet>(all);
+
+  std::vector<std::unique_ptr<Runtime>> runtimes;
+  std::vector<KpiView> views;
+  std::map<std::string, std::size_t, std::less<>> index;
+  std::vector<std::string> reseed;
+  for (const config::Kpi& kpi : config->kpis) {
+    KpiView view;
+    view.config = &kpi;
+    view.spec = BuildKpiSpec(kpi, config->evaluation.zone);
+    auto runtime = std::make_unique<Runtime>(rules::MakeSeries(view.spec).ForecastWindow());
+    runtime->slot = vars->Slot(kpi.name);
+    if (kpi.expr) {
+      runtime->expr = MustCompile(kpi.expr->text, *vars);
+      for (const std::string& used : runtime->expr->UsedVariables()) {
+        if (auto it = index.find(used); it != index.end()) runtime->inputs.push_back(it->second);
+      }
+    }
+    if (kpi.goal) {
+      runtime->alerts.emplace_back();
+      view.alerts.push_back(
+          {rules::GoalAlertId(kpi.name), "goal", {}, rules::Severity::kWarning, "", ""});
+    }
+    for (const config::Rule& rule : kpi.rules) {
+      Runtime::Alert alert;
+      alert.rule = &rule;
+      alert.when = MustCompile(rule.when.text, *vars);
+      if (rule.recover_when) alert.recover_when = MustCompile(rule.recover_when->text, *vars);
+      if (rule.summary) alert.summary = MustParse(rule.summary->text);
+      if (rule.description) alert.description = MustParse(rule.description->text);
+      runtime->alerts.push_back(std::move(alert));
+      view.alerts.push_back(
+          {rules::RuleAlertId(kpi.name, rule.name), rule.name, {}, rule.severity, "", ""});
+    }
+
+    // Carry over what the KPI had under the previous config.
+    if (auto old = index_.find(kpi.name); old != index_.end()) {
+      KpiView& before = views_[old->second];
+      Runtime& was = *runtimes_[old->second];
+      view.latest = before.latest;
+      view.last_error = before.last_error;
+      view.collected_once = before.collected_once;
+      view.evaluation = before.evaluation;
+      if (was.series.ForecastWindow() == runtime->series.ForecastWindow()) {
+        runtime->series = std::move(was.series);
+      } else {
+        reseed.push_back(kpi.name);
+      }
+      for (AlertView& alert : view.alerts) {
+        for (const AlertView& previous : before.alerts) {
+          if (previous.id != alert.id) continue;
+          alert.state = previous.state;
+          alert.summary = previous.summary;
+          alert.description = previous.description;
+          if (alert.state.phase == rules::AlertPhase::kFiring ||
+              alert.state.phase == rules::AlertPhase::kResolved) {
+            alert.severity = alert.state.severity;
+          }
+        }
+      }
+    } else {
+      reseed.push_back(kpi.name);
+    }
+    index.emplace(kpi.name, views.size());
+    views.push_back(std::move(view));
+    runtimes.push_back(std::move(runtime));
+  }
+  // The old expressions point into the old variable set: replace both together.
+  runtimes_ = std::move(runtimes);
+  vars_ = std::move(vars);
+  slots_ = std::make_unique<rules::VariableSlots>(*vars_);
+  views_ = std::move(views);
+  index_ = std::move(index);
+  config_ = std::move(config);
+  return reseed;
+}
+
+TimePoint Engine::HistoryStart(const std::string& kpi, TimePoint now) const {
+  auto it = index_.find(kpi);
+  rules::Duration window = rules::Series::kStatsWindow;
+  if (it != index_.end()) {
+    window = std::max(window, runtimes_[it->second]->series.ForecastWindow());
+  }
+  return now - window;
+}
+
+const KpiView* Engine::Find(std::string_view kpi) const {
+  auto it = index_.find(kpi);
+  return it == index_.end() ? nullptr : &views_[it->second];
+}
+
+std::vector<std::string> Engine::AlertIds() const {
+  std::vector<std::string> ids;
+  for (const KpiView& view : views_) {
+    for (const AlertView& alert : view.alerts) ids.push_back(alert.id);
+  }
+  return ids;
+}
+
+void Engine::Seed(const std::string& kpi, std::span<const rules::Sample> samples, TimePoint now) {
+  auto it = index_.find(kpi);
+  if (it == index_.end() || samples.empty()) return;
+  KpiView& view = views_[it->second];
+  rules::Series& series = runtimes_[it->second]->series;
+  // Incoming samples first so that, for equal timestamps, stable_sort + unique keep them.
+  std::vector<rules::Sample> merged(samples.begin(), samples.end());
+  std::vector<rules::Sample> held = series.Held();
+  merged.insert(merged.end(), held.begin(), held.end());
+  for (const auto& kept : {series.Previous(), series.Latest()}) {
+    if (kept) merged.push_back(*kept);
+  }
+  std::stable_sort(merged.begin(), merged.end(),
+                   [](const auto& a, const auto& b) { return a.at < b.at; });
+  merged.erase(std::unique(merged.begin(), merged.end(),
+                           [](const auto& a, const auto& b) { return a.at == b.at; }),
+               merged.end());
+  std::erase_if(merged, [](const rules::Sample& s) { return !std::isfinite(s.value); });
+  series.Assign(merged, now);
+  view.latest = series.Latest();
+}
+
+void Engine::RestoreAlerts(std::span<const store::AlertRow> rows) {
+  for (const store::AlertRow& row : rows) {
+    auto it = index_.find(row.kpi);
+    if (it == index_.end()) continue;
+    for (AlertView& alert : views_[it->second].alerts) {
+      if (alert.id != row.id) continue;
+      alert.state = row.state;
+      if (alert.state.phase == rules::AlertPhase::kFiring ||
+          alert.state.phase == rules::AlertPhase::kResolved) {
+        alert.severity = alert.state.severity;
+      }
+    }
+  }
+}
+
+std::optional<store::SampleRow> Engine::Record(const std::string& kpi,
+                                               const collectors::CollectResult& result) {
+  auto it = index_.find(kpi);
+  if (it == index_.end()) return std::nullopt;  // removed by a reload while it ran
+  KpiView& view = views_[it->second];
+  view.collected_once = true;
+  if (const auto* error = std::get_if<collectors::CollectError>(&result)) {
+    view.last_error = *error;
+    return std::nullopt;
+  }
+  view.last_error.reset();
+  const auto& collected = std::get<collectors::Sample>(result);
+  rules::Sample sample{collected.timestamp, collected.value};
+  rules::Series& series = runtimes_[it->second]->series;
+  // A source that reports the same row again (a CSV's last line) adds nothing.
+  if (series.Latest() && sample.at <= series.Latest()->at) return std::nullopt;
+  if (!series.Add(sample)) return std::nullopt;
+  view.latest = sample;
+  return store::SampleRow{kpi, sample};
+}
+
+Engine::Cycle Engine::Evaluate(TimePoint now) {
+  Cycle cycle;
+  // Every KPI name reads its latest value, derived ones as computed below.
+  for (std::size_t i = 0; i < views_.size(); ++i) {
+    *runtimes_[i]->slot = views_[i].latest ? views_[i].latest->value : kNoValue;
+  }
+  // Derived KPIs: the config lists them after the KPIs they read.
+  for (std::size_t i = 0; i < views_.size(); ++i) {
+    Runtime& runtime = *runtimes_[i];
+    if (!runtime.expr) continue;
+    KpiView& view = views_[i];
+    bool inputs_collected = true;
+    std::optional<TimePoint> newest;
+    for (std::size_t input : runtime.inputs) {
+      inputs_collected = inputs_collected && views_[input].collected_once;
+      if (views_[input].latest)
+        newest = std::max(newest.value_or(TimePoint::min()), views_[input].latest->at);
+    }
+    view.collected_once = inputs_collected;
+    auto value = runtime.expr->Evaluate();
+    if (const auto* error = std::get_if<std::string>(&value)) {
+      if (inputs_collected) {
+        view.last_error =
+            collectors::CollectError{collectors::ErrorKind::kEmpty, "expr: " + *error};
+      }
+      continue;
+    }
+    view.last_error.reset();
+    // A derived value is as old as the newest value it is computed from, so that it goes
+    // stale (no_data) with its inputs.
+    rules::Sample sample{newest.value_or(now), std::get<double>(value)};
+    if (runtime.series.Latest() && sample.at <= runtime.series.Latest()->at) {
+      if (runtime.series.Latest()->value == sample.value) continue;
+      // Same inputs' time but another value (e.g. a config change): record it as of now.
+      sample.at = now;
+    }
+    if (runtime.series.Add(sample)) {
+      view.latest = sample;
+      *runtime.slot = sample.value;
+      cycle.samples.push_back({view.config->name, sample});
+    }
+  }
+
+  for (std::size_t i = 0; i < views_.size(); ++i) {
+    KpiView& view = views_[i];
+    Runtime& runtime = *runtimes_[i];
+    view.evaluation = rules::Evaluate(view.spec, runtime.series, view.collected_once, now);
+    if (!view.evaluation.judged) continue;  // alerts wait for the first collection
+    slots_->Write(view.evaluation.variables);
+    const std::optional<rules::Status> status = view.evaluation.status;
+    for (std::size_t a = 0; a < view.alerts.size(); ++a) {
+      AlertView& alert = view.alerts[a];
+      Runtime::Alert& how = runtime.alerts[a];
+      rules::AlertInput input;
+      rules::Duration for_duration{};
+      if (how.rule == nullptr) {
+        if (!status) continue;
+        input = rules::GoalAlertInput(*view.spec.goal, *status);
+        for_duration = view.spec.goal->for_duration;
+        if (alert.state.phase != rules::AlertPhase::kFiring) {
+          alert.severity = rules::SeverityOf(*status);
+        }
+      } else {
+        input.condition = rules::RuleCondition(alert.state.phase, *how.when,
+                                               how.recover_when ? &*how.recover_when : nullptr);
+        input.severity = how.rule->severity;
+        input.status = status;
+        input.notify_changes = false;
+        for_duration = how.rule->for_duration;
+      }
+      std::optional<rules::Transition> transition =
+          rules::Step(alert.state, for_duration, input, now);
+      if (!transition) continue;
+      alert.severity = transition->severity;
+      const config::Kpi& kpi = *view.config;
+      rules::Labels labels = rules::AlertLabels(kpi.name, alert.id, transition->severity,
+                                                transition->status, kpi.labels);
+      if (rules::Notifies(transition->event)) {
+        rules::AnnotationContext context{kpi.name,           kpi.title,
+                                         kpi.unit,           kpi.owner,
+                                         alert.id,           alert.rule,
+                                         transition->status, transition->severity,
+                                         &kpi.labels,        &view.evaluation.variables,
+                                         vars_.get()};
+        if (how.rule == nullptr) {
+          alert.summary =
+              GoalSummary(kpi, view.spec, transition->status, view.evaluation.variables);
+        } else if (how.summary) {
+          alert.summary = rules::RenderAnnotation(*how.summary, context);
+        } else {
+          alert.summary = kpi.title + ": " + how.rule->name + " (" + how.rule->when.text + ")";
+        }
+        if (how.description) alert.description = rules::RenderAnnotation(*how.description, context);
+      }
+      cycle.alerts.push_back({alert.id, kpi.name, alert.state});
+      cycle.changes.push_back({kpi.name, alert.id, *transition, std::move(labels), alert.summary,
+                               alert.description, view.evaluation.variables});
+    }
+  }
+  return cycle;
+}
+
+std::vector<prometheus::MetricFamily> Engine::Collect() const {
+  auto family = [](std::string name, std::string help) {
+    prometheus::MetricFamily f;
+    f.name = std::move(name);
+    f.help = std::move(help);
+    f.type = prometheus::MetricType::Gauge;
+    return f;
+  };
+  prometheus::MetricFamily value = family("kpi_value", "Latest value of the KPI.");
+  prometheus::MetricFamily timestamp =
+      family("kpi_last_sample_timestamp_seconds", "Timestamp of the KPI's latest sample.");
+  prometheus::MetricFamily target = family("kpi_target", "Target value of the KPI's goal.");
+  prometheus::MetricFamily baseline =
+      family("kpi_baseline", "Baseline value of the KPI's goal (progress 0).");
+  prometheus::MetricFamily expected =
+      family("kpi_expected_value", "Value the goal's trajectory expects by now.");
+  prometheus::MetricFamily progress =
+      family("kpi_progress_ratio", "Progress from baseline (0) to target (1).");
+  prometheus::MetricFamily expected_progress =
+      family("kpi_expected_progress_ratio", "Progress the goal's trajectory expects by now.");
+  prometheus::MetricFamily forecast =
+      family("kpi_forecast_value", "Least-squares forecast of the value at the deadline.");
+  prometheus::MetricFamily deadline =
+      family("kpi_deadline_timestamp_seconds", "Deadline of the KPI's goal.");
+  prometheus::MetricFamily status =
+      family("kpi_status", "Goal status: 1 for the current status, 0 for the others.");
+  prometheus::MetricFamily firing =
+      family("kpi_alert_firing", "1 while the alert is firing, else 0.");
+
+  for (const KpiView& view : views_) {
+    std::vector<prometheus::ClientMetric::Label> labels = {{"kpi", view.config->name}};
+    for (const auto& [k, v] : view.config->labels) labels.push_back({k, v});
+    auto add = [&](prometheus::MetricFamily& f, double v) {
+      if (std::isnan(v)) return;
+      prometheus::ClientMetric metric;
+      metric.label = labels;
+      metric.gauge.value = v;
+      f.metric.push_back(std::move(metric));
+    };
+    if (view.latest) {
+      add(value, view.latest->value);
+      add(timestamp, Seconds(view.latest->at));
+    }
+    const rules::Variables& v = view.evaluation.variables;
+    if (view.spec.goal) {
+      if (const auto* goal = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind)) {
+        add(target, goal->target);
+        add(baseline, goal->baseline);
+        add(deadline, Seconds(goal->deadline));
+        add(expected, v.expected);
+        add(progress, v.progress);
+        add(expected_progress, v.expected_progress);
+        add(forecast, v.forecast);
+      }
+      if (view.evaluation.status) {
+        for (rules::Status s : rules::kAllStatuses) {
+          prometheus::ClientMetric metric;
+          metric.label = labels;
+          metric.label.push_back({"status", std::string(rules::StatusName(s))});
+          metric.gauge.value = s == *view.evaluation.status ? 1 : 0;
+          status.metric.push_back(std::move(metric));
+        }
+      }
+    }
+    for (const AlertView& alert : view.alerts) {
+      prometheus::ClientMetric metric;
+      metric.label = labels;
+      metric.label.push_back({"alert", alert.id});
+      metric.label.push_back({"severity", std::string(rules::SeverityName(alert.severity))});
+      metric.gauge.value = alert.state.phase == rules::AlertPhase::kFiring ? 1 : 0;
+      firing.metric.push_back(std::move(metric));
+    }
+  }
+  std::vector<prometheus::MetricFamily> out;
+  for (auto* f : {&value, &timestamp, &target, &baseline, &expected, &progress, &expected_progress,
+                  &forecast, &deadline, &status, &firing}) {
+    if (!f->metric.empty()) out.push_back(std::move(*f));
+  }
+  return out;
+}
+
+}  // namespace kpid

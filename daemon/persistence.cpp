@@ -1,0 +1,176 @@
+#include "daemon/persistence.hpp"
+
+#include <algorithm>
+
+#include "daemon/log.hpp"
+
+namespace kpid {
+namespace {
+
+constexpr auto kPruneEvery = std::chrono::hours(1);
+
+}  // namespace
+
+Persistence::Persistence(prometheus::Registry& registry)
+    : up_(prometheus::BuildGauge()
+              .Name("kpid_store_up")
+              .Help("1 when the state store is open and its last write succeeded.")
+              .Register(registry)
+              .Add({})),
+      errors_(prometheus::BuildCounter()
+                  .Name("kpid_store_errors_total")
+                  .Help("State store operations that failed, by operation.")
+                  .Register(registry)),
+      pending_(prometheus::BuildGauge()
+                   .Name("kpid_store_pending_writes")
+                   .Help("Samples and alert states waiting for the store to take them.")
+                   .Register(registry)
+                   .Add({})) {}
+
+bool Persistence::Open(const std::string& path) {
+  path_ = path;
+  auto opened = store::Store::Open(path);
+  if (auto* error = std::get_if<store::Error>(&opened)) {
+    Failed("open", *error);
+    return false;
+  }
+  store_ = std::move(std::get<std::unique_ptr<store::Store>>(opened));
+  opened_before_ = true;
+  log::Info("store opened",
+            {{"path", path}, {"schema_version", std::to_string(store_->SchemaVersion())}});
+  Healthy();
+  return true;
+}
+
+void Persistence::Failed(std::string_view operation, const store::Error& error) {
+  errors_.Add({{"operation", std::string(operation)}}).Increment();
+  up_.Set(0);
+  // One log line per distinct problem, not one per retry.
+  if (error_ != error.message) {
+    log::Error("state store failing; kpid keeps running and retries",
+               {{"operation", std::string(operation)}, {"error", error.message}});
+  }
+  error_ = error.message;
+}
+
+void Persistence::Healthy() {
+  if (error_ && store_) log::Info("state store recovered", {{"path", path_}});
+  if (store_) {
+    error_.reset();
+    up_.Set(1);
+  }
+}
+
+void Persistence::AppendSamples(std::vector<store::SampleRow> rows) {
+  if (rows.empty()) return;
+  if (store_ && pending_samples_.empty()) {
+    if (auto error = store_->AppendSamples(rows)) {
+      Failed("append_samples", *error);
+    } else {
+      Healthy();
+      return;
+    }
+  }
+  for (store::SampleRow& row : rows) pending_samples_.push_back(std::move(row));
+  while (pending_samples_.size() > kMaxPendingSamples) {
+    pending_samples_.pop_front();
+    errors_.Add({{"operation", "dropped_sample"}}).Increment();
+  }
+  pending_.Set(static_cast<double>(pending_samples_.size() + pending_alerts_.size()));
+}
+
+void Persistence::SaveAlerts(std::span<const store::AlertRow> rows) {
+  if (rows.empty()) return;
+  if (store_ && pending_alerts_.empty()) {
+    if (auto error = store_->SaveAlerts(rows)) {
+      Failed("save_alerts", *error);
+    } else {
+      Healthy();
+      return;
+    }
+  }
+  for (const store::AlertRow& row : rows) pending_alerts_.insert_or_assign(row.id, row);
+  pending_.Set(static_cast<double>(pending_samples_.size() + pending_alerts_.size()));
+}
+
+void Persistence::RetainAlerts(std::span<const std::string> ids) {
+  std::vector<std::string> keep(ids.begin(), ids.end());
+  std::erase_if(pending_alerts_, [&](const auto& entry) {
+    return std::find(keep.begin(), keep.end(), entry.first) == keep.end();
+  });
+  if (store_ && !pending_retain_) {
+    auto result = store_->RetainAlerts(keep);
+    if (auto* error = std::get_if<store::Error>(&result)) {
+      Failed("retain_alerts", *error);
+    } else {
+      return;
+    }
+  }
+  pending_retain_ = std::move(keep);
+}
+
+bool Persistence::FlushPending() {
+  if (!store_) return false;
+  if (!pending_samples_.empty()) {
+    std::vector<store::SampleRow> rows(pending_samples_.begin(), pending_samples_.end());
+    if (auto error = store_->AppendSamples(rows)) {
+      Failed("append_samples", *error);
+      return false;
+    }
+    pending_samples_.clear();
+  }
+  if (!pending_alerts_.empty()) {
+    std::vector<store::AlertRow> rows;
+    for (auto& [id, row] : pending_alerts_) rows.push_back(row);
+    if (auto error = store_->SaveAlerts(rows)) {
+      Failed("save_alerts", *error);
+      return false;
+    }
+    pending_alerts_.clear();
+  }
+  if (pending_retain_) {
+    auto result = store_->RetainAlerts(*pending_retain_);
+    if (auto* error = std::get_if<store::Error>(&result)) {
+      Failed("retain_alerts", *error);
+      return false;
+    }
+    pending_retain_.reset();
+  }
+  pending_.Set(0);
+  return true;
+}
+
+bool Persistence::Tick(store::TimePoint now, std::chrono::system_clock::duration retention) {
+  bool first_open = false;
+  if (!store_ && !path_.empty()) {
+    bool had_opened = opened_before_;
+    if (!Open(path_)) return false;
+    first_open = !had_opened;
+  }
+  if (!FlushPending()) return first_open;
+  if (retention > std::chrono::system_clock::duration::zero() &&
+      (!last_prune_ || now - *last_prune_ >= kPruneEvery)) {
+    last_prune_ = now;
+    auto pruned = store_->Prune(now - retention);
+    if (auto* error = std::get_if<store::Error>(&pruned)) {
+      Failed("prune", *error);
+      return first_open;
+    }
+    if (std::get<std::size_t>(pruned) > 0) {
+      log::Info("pruned samples past retention",
+                {{"samples", std::to_string(std::get<std::size_t>(pruned))}});
+    }
+  }
+  Healthy();
+  return first_open;
+}
+
+void Persistence::Flush() {
+  if (!store_) return;
+  if (FlushPending()) return;
+  log::Error("state store: pending writes lost at exit",
+             {{"samples", std::to_string(pending_samples_.size())},
+              {"alerts", std::to_string(pending_alerts_.size())}});
+}
+
+}  // namespace kpid

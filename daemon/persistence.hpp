@@ -1,0 +1,68 @@
+// The service's use of the state store, made failure-tolerant: a store that cannot be
+// opened or written does not stop collection, evaluation or the API. Writes that fail are
+// kept in memory (bounded) and retried every tick, the open is retried too, and the
+// problem shows on /-/ready (via error()), in the log and in kpid_store_up /
+// kpid_store_errors_total. Runs on the io thread.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "daemon/store/store.hpp"
+
+namespace kpid {
+
+class Persistence {
+ public:
+  // Samples kept in memory while the store cannot take them; beyond this the oldest go
+  // (and are counted as errors), so an outage cannot exhaust memory.
+  static constexpr std::size_t kMaxPendingSamples = 1'000'000;
+
+  explicit Persistence(prometheus::Registry& registry);
+
+  // Opens the store at `path`. false (and error() set) when it cannot; Tick() retries.
+  bool Open(const std::string& path);
+
+  // The store, while it is open; for reads.
+  [[nodiscard]] store::Store* store() { return store_.get(); }
+  [[nodiscard]] const std::optional<std::string>& error() const { return error_; }
+
+  void AppendSamples(std::vector<store::SampleRow> rows);
+  void SaveAlerts(std::span<const store::AlertRow> rows);
+  void RetainAlerts(std::span<const std::string> ids);
+
+  // Retries the open and what is pending; prunes samples older than `retention` once an
+  // hour. Returns true when this call opened the store for the first time.
+  bool Tick(store::TimePoint now, std::chrono::system_clock::duration retention);
+
+  // Writes what is pending, if the store is there, before the daemon exits.
+  void Flush();
+
+ private:
+  void Failed(std::string_view operation, const store::Error& error);
+  void Healthy();
+  bool FlushPending();
+
+  std::string path_;
+  std::unique_ptr<store::Store> store_;
+  std::optional<std::string> error_;
+  bool opened_before_ = false;
+  std::deque<store::SampleRow> pending_samples_;
+  std::map<std::string, store::AlertRow> pending_alerts_;  // by id: the latest state wins
+  std::optional<std::vector<std::string>> pending_retain_;
+  std::optional<store::TimePoint> last_prune_;
+  prometheus::Gauge& up_;
+  prometheus::Family<prometheus::Counter>& errors_;
+  prometheus::Gauge& pending_;
+};
+
+}  // namespace kpid

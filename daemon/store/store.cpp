@@ -1,0 +1,685 @@
+#include "daemon/store/store.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <system_error>
+#include <unordered_set>
+#include <utility>
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+namespace kpid::store {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+constexpr int kBusyTimeoutMs = 5000;
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Forward migrations, applied in order in one transaction. A released one is never edited:
+// a schema change is a new version at the end (and kSchemaVersion follows it).
+constexpr std::array<Migration, 2> kMigrations = {{
+    {1,
+     "CREATE TABLE samples("
+     "  kpi TEXT NOT NULL,"
+     "  ts_ms INTEGER NOT NULL,"
+     "  value REAL NOT NULL,"
+     "  PRIMARY KEY (kpi, ts_ms)"
+     ") WITHOUT ROWID;"},
+    // Nothing looks alerts up by kpi (LoadAlerts reads them all, RetainAlerts goes by id),
+    // so there is no index on it.
+    {2,
+     "CREATE TABLE alerts("
+     "  id TEXT PRIMARY KEY,"
+     "  kpi TEXT NOT NULL,"
+     "  phase TEXT NOT NULL,"
+     "  active_since_ms INTEGER,"
+     "  fired_at_ms INTEGER,"
+     "  resolved_at_ms INTEGER,"
+     "  status TEXT,"
+     "  severity TEXT NOT NULL"
+     ") WITHOUT ROWID;"},
+}};
+static_assert(kMigrations.back().version == Store::kSchemaVersion);
+
+struct Finalize {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using StmtPtr = std::unique_ptr<sqlite3_stmt, Finalize>;
+
+struct Close {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using DbPtr = std::unique_ptr<sqlite3, Close>;
+
+// Returns a cached statement to its initial state when a call is done with it, also on an
+// error path: a statement left mid-step would hold a read transaction open, and its
+// bindings point into the caller's strings (they are bound without a copy).
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~ResetOnExit() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  ResetOnExit(const ResetOnExit&) = delete;
+  ResetOnExit& operator=(const ResetOnExit&) = delete;
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+// Steps a statement that returns no rows, then resets it; SQLITE_OK when it ran.
+int Run(sqlite3_stmt* stmt) {
+  const int rc = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+struct TransactionStatements {
+  StmtPtr begin;
+  StmtPtr commit;
+  StmtPtr rollback;
+};
+
+// BEGIN IMMEDIATE takes the write lock up front, so a busy database fails at Begin() after
+// the busy timeout instead of at a later statement. Rolls back on destruction unless
+// committed.
+class Transaction {
+ public:
+  Transaction(sqlite3* db, const TransactionStatements& statements)
+      : db_(db), statements_(statements) {}
+  ~Transaction() {
+    // Some failures (SQLITE_FULL, IOERR, BUSY, NOMEM) have rolled back already.
+    if (open_ && sqlite3_get_autocommit(db_) == 0) Run(statements_.rollback.get());
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  [[nodiscard]] bool Begin() {
+    open_ = Run(statements_.begin.get()) == SQLITE_OK;
+    return open_;
+  }
+  [[nodiscard]] bool Commit() {
+    if (Run(statements_.commit.get()) != SQLITE_OK) return false;
+    open_ = false;
+    return true;
+  }
+
+ private:
+  sqlite3* db_;
+  const TransactionStatements& statements_;
+  bool open_ = false;
+};
+
+int Prepare(sqlite3* db, std::string_view sql, StmtPtr& out) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  out.reset(raw);
+  return rc;
+}
+
+// Binds without a copy: the text must outlive the step (ResetOnExit clears it after).
+int BindText(sqlite3_stmt* stmt, int index, std::string_view text) {
+  // A null pointer would bind NULL rather than the empty string.
+  const char* data = text.data() != nullptr ? text.data() : "";
+  return sqlite3_bind_text64(stmt, index, data, static_cast<sqlite3_uint64>(text.size()), nullptr,
+                             SQLITE_UTF8);
+}
+
+std::string_view ColumnText(sqlite3_stmt* stmt, int column) {
+  const unsigned char* text = sqlite3_column_text(stmt, column);
+  if (text == nullptr) return {};
+  return {reinterpret_cast<const char*>(text),
+          static_cast<std::size_t>(sqlite3_column_bytes(stmt, column))};
+}
+
+// The first column of the first row of a one-off query.
+int QueryInt(sqlite3* db, std::string_view sql, std::int64_t& out) {
+  StmtPtr stmt;
+  if (const int rc = Prepare(db, sql, stmt); rc != SQLITE_OK) return rc;
+  const int rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? SQLITE_MISUSE : rc;
+  out = sqlite3_column_int64(stmt.get(), 0);
+  return SQLITE_OK;
+}
+
+int QueryText(sqlite3* db, std::string_view sql, std::string& out) {
+  StmtPtr stmt;
+  if (const int rc = Prepare(db, sql, stmt); rc != SQLITE_OK) return rc;
+  const int rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? SQLITE_MISUSE : rc;
+  out = std::string(ColumnText(stmt.get(), 0));
+  return SQLITE_OK;
+}
+
+// Timestamps are whole milliseconds since the epoch. A stored sample's time is the floor of
+// what was appended; bounds (since, before) round up, so that "at >= since" and
+// "at < before" hold for the restored time points exactly as the queries select them.
+std::int64_t FloorMs(TimePoint t) {
+  return std::chrono::floor<milliseconds>(t.time_since_epoch()).count();
+}
+std::int64_t CeilMs(TimePoint t) {
+  return std::chrono::ceil<milliseconds>(t.time_since_epoch()).count();
+}
+
+// What a time_point of the system clock can hold; a row outside is damaged.
+constexpr std::int64_t kMinMs =
+    std::chrono::duration_cast<milliseconds>(TimePoint::duration::min()).count();
+constexpr std::int64_t kMaxMs =
+    std::chrono::duration_cast<milliseconds>(TimePoint::duration::max()).count();
+
+std::optional<TimePoint> FromMs(std::int64_t ms) {
+  if (ms < kMinMs || ms > kMaxMs) return std::nullopt;
+  return TimePoint(milliseconds(ms));
+}
+
+std::string Prefix(const std::string& path) { return "store " + path + ": "; }
+
+std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+// Public methods return errors instead of throwing; what can throw here is the standard
+// library running out of memory.
+template <typename F>
+auto CatchAll(const std::string& path, std::string_view operation, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return Error{Prefix(path) + std::string(operation) + ": " + e.what()};
+  } catch (...) {
+    return Error{Prefix(path) + std::string(operation) + ": unknown exception"};
+  }
+}
+
+bool Accessible(const fs::path& path, int how) {
+  return faccessat(AT_FDCWD, path.c_str(), how, AT_EACCESS) == 0;
+}
+
+// Why opening a database file will fail, where SQLite's own "unable to open database file"
+// would not say. A read-write open also needs the directory to be writable: SQLite creates
+// the -wal and -shm files next to the database.
+std::optional<std::string> Diagnose(const std::string& path, Mode mode) {
+  const fs::path file(path);
+  fs::path dir = file.parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  const fs::file_status file_status = fs::status(file, ec);
+  if (file_status.type() == fs::file_type::none) return "cannot access it: " + ec.message();
+  if (fs::exists(file_status)) {
+    if (fs::is_directory(file_status)) return "it is a directory";
+    if (mode == Mode::kReadOnly) {
+      if (!Accessible(file, R_OK)) return "the file is not readable";
+      return std::nullopt;
+    }
+    if (!Accessible(file, R_OK | W_OK)) return "the file is not writable";
+    if (!Accessible(dir, W_OK | X_OK)) {
+      return "directory " + dir.string() +
+             " is not writable (SQLite keeps the -wal and -shm files next to the database)";
+    }
+    return std::nullopt;
+  }
+  const fs::file_status dir_status = fs::status(dir, ec);
+  if (dir_status.type() == fs::file_type::none) {
+    return "cannot access directory " + dir.string() + ": " + ec.message();
+  }
+  if (!fs::exists(dir_status)) return "directory " + dir.string() + " does not exist";
+  if (!fs::is_directory(dir_status)) return dir.string() + " is not a directory";
+  if (mode == Mode::kReadOnly) return "the file does not exist (the daemon creates it)";
+  if (!Accessible(dir, W_OK | X_OK)) return "directory " + dir.string() + " is not writable";
+  return std::nullopt;
+}
+
+}  // namespace
+
+struct Store::Statements {
+  TransactionStatements transaction;
+  StmtPtr insert_sample;
+  StmtPtr select_samples;
+  StmtPtr latest_sample;
+  StmtPtr first_kpi;
+  StmtPtr next_kpi;
+  StmtPtr prune_kpi;
+  // Null when a read-only open found schema version 1, which has no alerts table.
+  StmtPtr upsert_alert;
+  StmtPtr select_alerts;
+  StmtPtr select_alert_ids;
+  StmtPtr delete_alert;
+};
+
+Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+
+Store::~Store() {
+  if (db_ == nullptr) return;
+  if (optimize_on_close_) {
+    // Bounded, and usually a no-op: refreshes the planner's statistics where they are stale.
+    sqlite3_exec(db_, "PRAGMA analysis_limit=400; PRAGMA optimize;", nullptr, nullptr, nullptr);
+  }
+  statements_.reset();
+  // The last connection to close checkpoints the WAL into the database and removes it.
+  sqlite3_close_v2(db_);
+}
+
+Error Store::Fail(std::string_view operation) const {
+  return Error{Prefix(path_) + std::string(operation) + ": " + sqlite3_errmsg(db_)};
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, Mode mode) {
+  return CatchAll(path, "cannot open", [&]() -> Result<std::unique_ptr<Store>> {
+    if (path.empty()) return Error{"store: cannot open: no database path given"};
+    const bool in_memory = path == ":memory:";
+    if (!in_memory) {
+      if (auto why = Diagnose(path, mode)) return Error{Prefix(path) + "cannot open: " + *why};
+    }
+    // An in-memory database has nothing to protect and starts empty: it is created with
+    // the schema in either mode, then made query-only in kReadOnly.
+    const int flags =
+        (mode == Mode::kReadOnly && !in_memory ? SQLITE_OPEN_READONLY
+                                               : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+        SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    DbPtr db(raw);
+    if (rc != SQLITE_OK) {
+      return Error{Prefix(path) +
+                   "cannot open: " + (db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc))};
+    }
+    auto store = std::unique_ptr<Store>(new Store(db.release(), path));
+    if (auto error = store->Initialize(mode, in_memory)) return *std::move(error);
+    return store;
+  });
+}
+
+std::optional<Error> Store::Initialize(Mode mode, bool in_memory) {
+  const bool writable = mode == Mode::kReadWrite || in_memory;
+  constexpr std::string_view kOpen = "cannot open";
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+  if (sqlite3_exec(db_, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", nullptr, nullptr,
+                   nullptr) != SQLITE_OK) {
+    return Fail(kOpen);
+  }
+  if (writable) {
+    // The first statement that reads the file: a file that is not a database fails here.
+    std::string journal_mode;
+    if (QueryText(db_, "PRAGMA journal_mode=WAL", journal_mode) != SQLITE_OK) return Fail(kOpen);
+    const std::string_view expected = in_memory ? "memory" : "wal";
+    if (journal_mode != expected) {
+      return Error{Prefix(path_) + "cannot open: journal_mode is " + journal_mode + ", not " +
+                   std::string(expected)};
+    }
+  }
+
+  auto statements = std::make_unique<Statements>();
+  TransactionStatements& tx = statements->transaction;
+  if (Prepare(db_, "BEGIN IMMEDIATE", tx.begin) != SQLITE_OK ||
+      Prepare(db_, "COMMIT", tx.commit) != SQLITE_OK ||
+      Prepare(db_, "ROLLBACK", tx.rollback) != SQLITE_OK) {
+    return Fail(kOpen);
+  }
+
+  std::int64_t version = 0;
+  if (writable) {
+    // Under the write lock, so that two processes opening an old database do not both
+    // migrate it.
+    Transaction transaction(db_, tx);
+    if (!transaction.Begin()) return Fail(kOpen);
+    if (QueryInt(db_, "PRAGMA user_version", version) != SQLITE_OK) return Fail(kOpen);
+    if (version > kSchemaVersion) {
+      return Error{Prefix(path_) + "schema version " + std::to_string(version) +
+                   " is newer than this kpid supports (" + std::to_string(kSchemaVersion) + ")"};
+    }
+    if (version < 0) {
+      return Error{Prefix(path_) + "invalid schema version " + std::to_string(version)};
+    }
+    if (version == 0) {
+      // A database made by something else: do not write our tables into it.
+      std::int64_t objects = 0;
+      if (QueryInt(db_, "SELECT count(*) FROM sqlite_master", objects) != SQLITE_OK) {
+        return Fail(kOpen);
+      }
+      if (objects > 0) {
+        return Error{Prefix(path_) +
+                     "not a kpid database: it has tables but no kpid schema version"};
+      }
+    }
+    if (version < kSchemaVersion) {
+      const std::string operation = "cannot migrate the schema from version " +
+                                    std::to_string(version) + " to " +
+                                    std::to_string(kSchemaVersion);
+      for (const Migration& migration : kMigrations) {
+        if (migration.version <= version) continue;
+        if (sqlite3_exec(db_, migration.sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+          return Fail(operation);
+        }
+      }
+      const std::string set_version = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
+      if (sqlite3_exec(db_, set_version.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+        return Fail(operation);
+      }
+      version = kSchemaVersion;
+    }
+    if (!transaction.Commit()) return Fail(kOpen);
+  } else {
+    // Read-only: never migrates. An older schema is read as it is (version 1 has no alerts:
+    // LoadAlerts() finds none), so `kpid eval` works before the daemon has migrated it.
+    if (QueryInt(db_, "PRAGMA user_version", version) != SQLITE_OK) return Fail(kOpen);
+    if (version > kSchemaVersion) {
+      return Error{Prefix(path_) + "schema version " + std::to_string(version) +
+                   " is newer than this kpid supports (" + std::to_string(kSchemaVersion) + ")"};
+    }
+    if (version <= 0) {
+      return Error{Prefix(path_) +
+                   "cannot open: not a kpid database (no schema version); the daemon creates "
+                   "it on its first start"};
+    }
+  }
+  if (in_memory && mode == Mode::kReadOnly &&
+      sqlite3_exec(db_, "PRAGMA query_only=ON", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Fail(kOpen);
+  }
+
+  using Slot = std::pair<StmtPtr*, std::string_view>;
+  for (const Slot& slot : std::initializer_list<Slot>{
+           {&statements->insert_sample,
+            "INSERT OR REPLACE INTO samples(kpi, ts_ms, value) VALUES (?1, ?2, ?3)"},
+           {&statements->select_samples,
+            "SELECT ts_ms, value FROM samples WHERE kpi = ?1 AND ts_ms >= ?2 "
+            "ORDER BY ts_ms DESC LIMIT ?3"},
+           {&statements->latest_sample,
+            "SELECT ts_ms, value FROM samples WHERE kpi = ?1 ORDER BY ts_ms DESC LIMIT 1"},
+           // Walks the distinct KPIs by seeking the primary key, one lookup each.
+           {&statements->first_kpi, "SELECT kpi FROM samples ORDER BY kpi LIMIT 1"},
+           {&statements->next_kpi, "SELECT kpi FROM samples WHERE kpi > ?1 ORDER BY kpi LIMIT 1"},
+           {&statements->prune_kpi, "DELETE FROM samples WHERE kpi = ?1 AND ts_ms < ?2"},
+       }) {
+    if (Prepare(db_, slot.second, *slot.first) != SQLITE_OK) return Fail(kOpen);
+  }
+  if (version >= 2) {
+    for (const Slot& slot : std::initializer_list<Slot>{
+             {&statements->upsert_alert,
+              "INSERT INTO alerts(id, kpi, phase, active_since_ms, fired_at_ms, resolved_at_ms, "
+              "status, severity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+              "ON CONFLICT(id) DO UPDATE SET kpi = excluded.kpi, phase = excluded.phase, "
+              "active_since_ms = excluded.active_since_ms, fired_at_ms = excluded.fired_at_ms, "
+              "resolved_at_ms = excluded.resolved_at_ms, status = excluded.status, "
+              "severity = excluded.severity"},
+             {&statements->select_alerts,
+              "SELECT id, kpi, phase, active_since_ms, fired_at_ms, resolved_at_ms, status, "
+              "severity FROM alerts ORDER BY id"},
+             {&statements->select_alert_ids, "SELECT id FROM alerts"},
+             {&statements->delete_alert, "DELETE FROM alerts WHERE id = ?1"},
+         }) {
+      if (Prepare(db_, slot.second, *slot.first) != SQLITE_OK) return Fail(kOpen);
+    }
+  }
+  schema_version_ = static_cast<int>(version);
+  statements_ = std::move(statements);
+  optimize_on_close_ = mode == Mode::kReadWrite && !in_memory;
+  return std::nullopt;
+}
+
+std::optional<Error> Store::AppendSamples(std::span<const SampleRow> rows) {
+  constexpr std::string_view kOperation = "append samples";
+  return CatchAll(path_, kOperation, [&]() -> std::optional<Error> {
+    if (rows.empty()) return std::nullopt;
+    Transaction transaction(db_, statements_->transaction);
+    if (!transaction.Begin()) return Fail(kOperation);
+    sqlite3_stmt* insert = statements_->insert_sample.get();
+    ResetOnExit reset(insert);
+    for (const SampleRow& row : rows) {
+      const std::int64_t ts_ms = FloorMs(row.sample.at);
+      if (std::isnan(row.sample.value)) {
+        // SQLite would store NaN as NULL. The whole batch is refused, like any failed write.
+        return Error{Prefix(path_) + std::string(kOperation) + ": kpi " + Quoted(row.kpi) + " at " +
+                     std::to_string(ts_ms) + " ms: the value is NaN"};
+      }
+      if (BindText(insert, 1, row.kpi) != SQLITE_OK ||
+          sqlite3_bind_int64(insert, 2, ts_ms) != SQLITE_OK ||
+          sqlite3_bind_double(insert, 3, row.sample.value) != SQLITE_OK ||
+          Run(insert) != SQLITE_OK) {
+        return Fail(std::string(kOperation) + ": kpi " + Quoted(row.kpi) + " at " +
+                    std::to_string(ts_ms) + " ms");
+      }
+    }
+    if (!transaction.Commit()) return Fail(kOperation);
+    return std::nullopt;
+  });
+}
+
+Result<std::vector<rules::Sample>> Store::Samples(std::string_view kpi, TimePoint since,
+                                                  std::size_t limit) const {
+  const std::string operation = "read samples of kpi " + Quoted(kpi);
+  return CatchAll(path_, operation, [&]() -> Result<std::vector<rules::Sample>> {
+    sqlite3_stmt* select = statements_->select_samples.get();
+    ResetOnExit reset(select);
+    const auto max_limit = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+    if (BindText(select, 1, kpi) != SQLITE_OK ||
+        sqlite3_bind_int64(select, 2, CeilMs(since)) != SQLITE_OK ||
+        sqlite3_bind_int64(select, 3, static_cast<std::int64_t>(std::min(limit, max_limit))) !=
+            SQLITE_OK) {
+      return Fail(operation);
+    }
+    std::vector<rules::Sample> samples;
+    int rc = SQLITE_OK;
+    while ((rc = sqlite3_step(select)) == SQLITE_ROW) {
+      const std::int64_t ts_ms = sqlite3_column_int64(select, 0);
+      const std::optional<TimePoint> at = FromMs(ts_ms);
+      if (!at) {
+        return Error{Prefix(path_) + operation + ": timestamp " + std::to_string(ts_ms) +
+                     " ms is out of range"};
+      }
+      samples.push_back({*at, sqlite3_column_double(select, 1)});
+    }
+    if (rc != SQLITE_DONE) return Fail(operation);
+    std::reverse(samples.begin(), samples.end());
+    return samples;
+  });
+}
+
+Result<std::optional<rules::Sample>> Store::LatestSample(std::string_view kpi) const {
+  const std::string operation = "read the latest sample of kpi " + Quoted(kpi);
+  return CatchAll(path_, operation, [&]() -> Result<std::optional<rules::Sample>> {
+    sqlite3_stmt* select = statements_->latest_sample.get();
+    ResetOnExit reset(select);
+    if (BindText(select, 1, kpi) != SQLITE_OK) return Fail(operation);
+    const int rc = sqlite3_step(select);
+    if (rc == SQLITE_DONE) return std::optional<rules::Sample>();
+    if (rc != SQLITE_ROW) return Fail(operation);
+    const std::int64_t ts_ms = sqlite3_column_int64(select, 0);
+    const std::optional<TimePoint> at = FromMs(ts_ms);
+    if (!at) {
+      return Error{Prefix(path_) + operation + ": timestamp " + std::to_string(ts_ms) +
+                   " ms is out of range"};
+    }
+    return std::optional<rules::Sample>(rules::Sample{*at, sqlite3_column_double(select, 1)});
+  });
+}
+
+Result<std::size_t> Store::Prune(TimePoint before) {
+  constexpr std::string_view kOperation = "prune samples";
+  return CatchAll(path_, kOperation, [&]() -> Result<std::size_t> {
+    Transaction transaction(db_, statements_->transaction);
+    if (!transaction.Begin()) return Fail(kOperation);
+    // The KPI after `after` (the first one for nullptr), by one seek of the primary key.
+    std::optional<std::string> kpi;
+    auto next = [&](const std::string* after) -> bool {
+      sqlite3_stmt* select = after ? statements_->next_kpi.get() : statements_->first_kpi.get();
+      ResetOnExit reset(select);
+      if (after && BindText(select, 1, *after) != SQLITE_OK) return false;
+      const int rc = sqlite3_step(select);
+      if (rc == SQLITE_ROW) {
+        std::string found(ColumnText(select, 0));
+        kpi = std::move(found);
+        return true;
+      }
+      kpi.reset();
+      return rc == SQLITE_DONE;
+    };
+    if (!next(nullptr)) return Fail(kOperation);
+    const std::int64_t cutoff = CeilMs(before);
+    sqlite3_stmt* remove = statements_->prune_kpi.get();
+    std::size_t deleted = 0;
+    while (kpi) {
+      {
+        ResetOnExit reset(remove);
+        if (BindText(remove, 1, *kpi) != SQLITE_OK ||
+            sqlite3_bind_int64(remove, 2, cutoff) != SQLITE_OK || Run(remove) != SQLITE_OK) {
+          return Fail(std::string(kOperation) + " of kpi " + Quoted(*kpi));
+        }
+        deleted += static_cast<std::size_t>(sqlite3_changes64(db_));
+      }
+      const std::string current = *kpi;
+      if (!next(&current)) return Fail(kOperation);
+    }
+    if (!transaction.Commit()) return Fail(kOperation);
+    return deleted;
+  });
+}
+
+std::optional<Error> Store::SaveAlerts(std::span<const AlertRow> rows) {
+  constexpr std::string_view kOperation = "save alerts";
+  return CatchAll(path_, kOperation, [&]() -> std::optional<Error> {
+    if (rows.empty()) return std::nullopt;
+    sqlite3_stmt* upsert = statements_->upsert_alert.get();
+    if (upsert == nullptr) {
+      return Error{Prefix(path_) + std::string(kOperation) + ": the database is open read-only"};
+    }
+    Transaction transaction(db_, statements_->transaction);
+    if (!transaction.Begin()) return Fail(kOperation);
+    ResetOnExit reset(upsert);
+    auto bind_time = [&](int index, const std::optional<TimePoint>& t) {
+      return t ? sqlite3_bind_int64(upsert, index, FloorMs(*t)) : sqlite3_bind_null(upsert, index);
+    };
+    for (const AlertRow& row : rows) {
+      const rules::AlertState& state = row.state;
+      if (BindText(upsert, 1, row.id) != SQLITE_OK || BindText(upsert, 2, row.kpi) != SQLITE_OK ||
+          BindText(upsert, 3, rules::AlertPhaseName(state.phase)) != SQLITE_OK ||
+          bind_time(4, state.active_since) != SQLITE_OK ||
+          bind_time(5, state.fired_at) != SQLITE_OK ||
+          bind_time(6, state.resolved_at) != SQLITE_OK ||
+          (state.status ? BindText(upsert, 7, rules::StatusName(*state.status))
+                        : sqlite3_bind_null(upsert, 7)) != SQLITE_OK ||
+          BindText(upsert, 8, rules::SeverityName(state.severity)) != SQLITE_OK ||
+          Run(upsert) != SQLITE_OK) {
+        return Fail(std::string(kOperation) + ": alert " + Quoted(row.id));
+      }
+    }
+    if (!transaction.Commit()) return Fail(kOperation);
+    return std::nullopt;
+  });
+}
+
+Result<std::vector<AlertRow>> Store::LoadAlerts() const {
+  constexpr std::string_view kOperation = "load alerts";
+  return CatchAll(path_, kOperation, [&]() -> Result<std::vector<AlertRow>> {
+    std::vector<AlertRow> alerts;
+    sqlite3_stmt* select = statements_->select_alerts.get();
+    if (select == nullptr) return alerts;  // schema version 1, opened read-only
+    ResetOnExit reset(select);
+    int rc = SQLITE_OK;
+    while ((rc = sqlite3_step(select)) == SQLITE_ROW) {
+      AlertRow row;
+      row.id = std::string(ColumnText(select, 0));
+      row.kpi = std::string(ColumnText(select, 1));
+      auto bad = [&](const std::string& what) {
+        return Error{Prefix(path_) + std::string(kOperation) + ": alert " + Quoted(row.id) + ": " +
+                     what};
+      };
+      const std::string_view phase = ColumnText(select, 2);
+      if (auto parsed = rules::ParseAlertPhase(phase)) {
+        row.state.phase = *parsed;
+      } else {
+        return bad("unknown phase " + Quoted(phase));
+      }
+      static constexpr std::array<const char*, 3> kTimeColumns = {"active_since_ms", "fired_at_ms",
+                                                                  "resolved_at_ms"};
+      std::array<std::optional<TimePoint>*, 3> times = {
+          &row.state.active_since, &row.state.fired_at, &row.state.resolved_at};
+      for (int i = 0; i < 3; ++i) {
+        const int column = 3 + i;
+        const auto index = static_cast<std::size_t>(i);
+        const int type = sqlite3_column_type(select, column);
+        if (type == SQLITE_NULL) continue;
+        std::optional<TimePoint> t;
+        if (type == SQLITE_INTEGER) t = FromMs(sqlite3_column_int64(select, column));
+        if (!t) {
+          return bad(std::string(kTimeColumns[index]) +
+                     " is not a timestamp in milliseconds: " + Quoted(ColumnText(select, column)));
+        }
+        *times[index] = t;
+      }
+      if (sqlite3_column_type(select, 6) != SQLITE_NULL) {
+        const std::string_view status = ColumnText(select, 6);
+        if (auto parsed = rules::ParseStatus(status)) {
+          row.state.status = *parsed;
+        } else {
+          return bad("unknown status " + Quoted(status));
+        }
+      }
+      const std::string_view severity = ColumnText(select, 7);
+      if (auto parsed = rules::ParseSeverity(severity)) {
+        row.state.severity = *parsed;
+      } else {
+        return bad("unknown severity " + Quoted(severity));
+      }
+      alerts.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) return Fail(kOperation);
+    return alerts;
+  });
+}
+
+Result<std::size_t> Store::RetainAlerts(std::span<const std::string> keep) {
+  constexpr std::string_view kOperation = "retain alerts";
+  return CatchAll(path_, kOperation, [&]() -> Result<std::size_t> {
+    sqlite3_stmt* select = statements_->select_alert_ids.get();
+    sqlite3_stmt* remove = statements_->delete_alert.get();
+    if (select == nullptr || remove == nullptr) {
+      return Error{Prefix(path_) + std::string(kOperation) + ": the database is open read-only"};
+    }
+    Transaction transaction(db_, statements_->transaction);
+    if (!transaction.Begin()) return Fail(kOperation);
+    // The difference is taken here rather than in SQL: `keep` may hold 100,000 ids, which
+    // would otherwise have to be bound one by one into a temporary table on every call.
+    std::unordered_set<std::string_view> kept;
+    kept.reserve(keep.size());
+    for (const std::string& id : keep) kept.insert(id);
+    std::vector<std::string> doomed;
+    {
+      ResetOnExit reset(select);
+      int rc = SQLITE_OK;
+      while ((rc = sqlite3_step(select)) == SQLITE_ROW) {
+        const std::string_view id = ColumnText(select, 0);
+        if (!kept.contains(id)) doomed.emplace_back(id);
+      }
+      if (rc != SQLITE_DONE) return Fail(kOperation);
+    }
+    std::size_t deleted = 0;
+    for (const std::string& id : doomed) {
+      ResetOnExit reset(remove);
+      if (BindText(remove, 1, id) != SQLITE_OK || Run(remove) != SQLITE_OK) {
+        return Fail(std::string(kOperation) + ": alert " + Quoted(id));
+      }
+      deleted += static_cast<std::size_t>(sqlite3_changes64(db_));
+    }
+    if (!transaction.Commit()) return Fail(kOperation);
+    return deleted;
+  });
+}
+
+int Store::SchemaVersion() const { return schema_version_; }
+
+}  // namespace kpid::store

@@ -1,0 +1,115 @@
+// The state store (DESIGN.md "[storage]"): KPI samples with retention and alert states
+// with their timers, in one SQLite database in WAL mode, so that a restart — also after
+// kill -9 — resumes where the daemon was. Every write is one transaction. Not
+// thread-safe: the daemon uses it from its io thread only.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "rules/alert.hpp"
+#include "rules/series.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace kpid::store {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// What went wrong, for logs, /-/ready and the API: names the database file and the
+// operation, e.g. "store /var/lib/kpid/kpid.db: cannot open: the directory
+// /var/lib/kpid does not exist".
+struct Error {
+  std::string message;
+};
+
+template <typename T>
+using Result = std::variant<T, Error>;
+
+struct SampleRow {
+  std::string kpi;
+  rules::Sample sample;
+};
+
+struct AlertRow {
+  std::string id;   // "<kpi>/goal" or "<kpi>/<rule>"
+  std::string kpi;  // for dropping the alerts of a removed KPI
+  rules::AlertState state;
+};
+
+enum class Mode {
+  kReadWrite,  // creates the file and migrates the schema as needed
+  kReadOnly,   // `kpid eval`: never writes; a missing file is an error
+};
+
+class Store {
+ public:
+  // The schema this build writes. Older databases are migrated forward on open (in one
+  // transaction); a newer one is refused rather than misread.
+  static constexpr int kSchemaVersion = 2;
+
+  // Opens (and in kReadWrite creates) the database at `path`; ":memory:" is a private
+  // in-memory database. Sets WAL mode, synchronous=NORMAL (a committed transaction
+  // survives a crash of the process; a power loss may lose the last ones, never corrupt
+  // the file), a busy timeout and foreign keys.
+  [[nodiscard]] static Result<std::unique_ptr<Store>> Open(const std::string& path,
+                                                           Mode mode = Mode::kReadWrite);
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  ~Store();
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+  // Inserts samples in one transaction; a sample for an existing (kpi, timestamp, to the
+  // millisecond) replaces it. Timestamps are stored in milliseconds since the epoch.
+  [[nodiscard]] std::optional<Error> AppendSamples(std::span<const SampleRow> rows);
+
+  // A KPI's samples with timestamp >= since, oldest first, at most `limit` (the oldest
+  // ones are dropped first when there are more: the result always ends at the newest).
+  [[nodiscard]] Result<std::vector<rules::Sample>> Samples(std::string_view kpi, TimePoint since,
+                                                           std::size_t limit) const;
+
+  // The newest sample of a KPI, if any.
+  [[nodiscard]] Result<std::optional<rules::Sample>> LatestSample(std::string_view kpi) const;
+
+  // Deletes every sample older than `before` (all KPIs). Returns how many were deleted.
+  [[nodiscard]] Result<std::size_t> Prune(TimePoint before);
+
+  // Upserts alert states in one transaction.
+  [[nodiscard]] std::optional<Error> SaveAlerts(std::span<const AlertRow> rows);
+  // Every saved alert state.
+  [[nodiscard]] Result<std::vector<AlertRow>> LoadAlerts() const;
+  // Deletes the alert states whose id is not in `keep` (alerts of removed KPIs and rules),
+  // in one transaction. Returns how many were deleted.
+  [[nodiscard]] Result<std::size_t> RetainAlerts(std::span<const std::string> keep);
+
+  // The schema version of the open database (kSchemaVersion after a kReadWrite open).
+  [[nodiscard]] int SchemaVersion() const;
+
+ private:
+  Store(sqlite3* db, std::string path);
+
+  // Sets the pragmas, checks or migrates the schema and prepares the statements.
+  [[nodiscard]] std::optional<Error> Initialize(Mode mode, bool in_memory);
+  // "store <path>: <operation>: <SQLite's message for the last error>".
+  [[nodiscard]] Error Fail(std::string_view operation) const;
+
+  sqlite3* db_;
+  std::string path_;
+  int schema_version_ = 0;
+  bool optimize_on_close_ = false;
+  // Prepared statements are private to the implementation.
+  struct Statements;
+  std::unique_ptr<Statements> statements_;
+};
+
+}  // namespace kpid::store
