@@ -207,6 +207,27 @@ TEST_F(StateTest, OneKpiPerStatusOnMetricsAndApi) {
 
   kpid->Signal(SIGTERM);
   EXPECT_EQ(kpid->Wait(std::chrono::seconds(10)), 0);
+
+  // `kpid eval` judges the same way, reading the store the daemon left.
+  std::string out;
+  EXPECT_EQ(RunCommand(std::string(KPID_BINARY) + " eval --format json --config " +
+                           (dir_.path() / "kpid.toml").string() + " 2>/dev/null",
+                       &out),
+            1)
+      << "the no_data KPI's collection fails";
+  Json evaluated = Json::parse(out);
+  ASSERT_EQ(evaluated.size(), expected.size()) << out;
+  for (const Json& k : evaluated) {
+    SCOPED_TRACE(k["name"].get<std::string>());
+    EXPECT_EQ(k["status"], expected.at(k["name"]));
+  }
+  out.clear();
+  EXPECT_EQ(RunCommand(std::string(KPID_BINARY) + " eval --kpi at_risk --config " +
+                           (dir_.path() / "kpid.toml").string(),
+                       &out),
+            0);
+  EXPECT_THAT(out, HasSubstr("STATUS"));
+  EXPECT_THAT(out, ::testing::ContainsRegex("at_risk +40 +at_risk +40\\.0% +5"));
 }
 
 TEST_F(StateTest, AlertsAndHistorySurviveKill9) {
