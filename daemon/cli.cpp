@@ -11,8 +11,12 @@ track, and exposes everything as Prometheus metrics.
 Commands:
   run        Run the service (the default command).
   check      Validate the config; print every error as PATH:LINE:COL: message.
-  eval       Collect every KPI once and print value, timestamp, source and error;
-             notifies nobody. Exit 1 if any KPI has no value.
+  eval       Collect every KPI once, judge the goals and print value, status,
+             progress, expected value, gap, forecast and days left; notifies
+             nobody. Exit 1 if any KPI has no value or its collection failed.
+  notify-test
+             Send one test notification to the receiver named by --receiver and
+             report success or the exact error. Exit 1 if it was not delivered.
   version    Print the version.
   help       Print this help.
 
@@ -22,6 +26,7 @@ Options:
       --log-format FORMAT  text or json (default text).
       --kpi NAME           eval: only this KPI.
       --format FORMAT      eval: table or json (default table).
+      --receiver NAME      notify-test: the receiver to send to.
   -h, --help               Print this help.
 
 Exit status: 0 success, 1 invalid config or failed check, 2 usage error.
@@ -71,6 +76,10 @@ std::variant<Command, UsageError> Parse(const std::vector<std::string>& args) {
       auto v = take_value();
       if (!v || v->empty()) return UsageError{"--kpi needs a KPI name"};
       cmd.kpi = *v;
+    } else if (flag == "--receiver") {
+      auto v = take_value();
+      if (!v || v->empty()) return UsageError{"--receiver needs a receiver name"};
+      cmd.receiver = *v;
     } else if (flag == "--format") {
       auto v = take_value();
       if (!v || (*v != "table" && *v != "json"))
@@ -86,6 +95,8 @@ std::variant<Command, UsageError> Parse(const std::vector<std::string>& args) {
         cmd.verb = Verb::kCheck;
       } else if (arg == "eval") {
         cmd.verb = Verb::kEval;
+      } else if (arg == "notify-test") {
+        cmd.verb = Verb::kNotifyTest;
       } else if (arg == "version") {
         cmd.verb = Verb::kVersion;
       } else if (arg == "help") {
@@ -97,9 +108,18 @@ std::variant<Command, UsageError> Parse(const std::vector<std::string>& args) {
       return UsageError{"unexpected argument \"" + arg + "\""};
     }
   }
-  if ((cmd.verb == Verb::kCheck || cmd.verb == Verb::kEval) && !config_given) {
-    return UsageError{std::string(cmd.verb == Verb::kCheck ? "check" : "eval") +
-                      " needs --config PATH"};
+  if ((cmd.verb == Verb::kCheck || cmd.verb == Verb::kEval || cmd.verb == Verb::kNotifyTest) &&
+      !config_given) {
+    const char* verb = cmd.verb == Verb::kCheck  ? "check"
+                       : cmd.verb == Verb::kEval ? "eval"
+                                                 : "notify-test";
+    return UsageError{std::string(verb) + " needs --config PATH"};
+  }
+  if (cmd.verb == Verb::kNotifyTest && cmd.receiver.empty()) {
+    return UsageError{"notify-test needs --receiver NAME"};
+  }
+  if (cmd.verb != Verb::kNotifyTest && !cmd.receiver.empty()) {
+    return UsageError{"--receiver applies to notify-test only"};
   }
   if (cmd.verb != Verb::kEval && (!cmd.kpi.empty() || cmd.json)) {
     return UsageError{"--kpi and --format apply to eval only"};

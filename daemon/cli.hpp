@@ -12,15 +12,16 @@ namespace kpid::cli {
 
 inline constexpr char kDefaultConfigPath[] = "/etc/kpid/kpid.toml";
 
-enum class Verb { kRun, kCheck, kEval, kVersion, kHelp };
+enum class Verb { kRun, kCheck, kEval, kNotifyTest, kVersion, kHelp };
 
 struct Command {
   Verb verb = Verb::kRun;
   std::string config_path = kDefaultConfigPath;
   log::Level log_level = log::Level::kInfo;
   log::Format log_format = log::Format::kText;
-  std::string kpi;    // eval --kpi
-  bool json = false;  // eval --format json
+  std::string kpi;       // eval --kpi
+  bool json = false;     // eval --format json
+  std::string receiver;  // notify-test --receiver
 };
 
 struct UsageError {

@@ -8,6 +8,7 @@
 #include "daemon/eval.hpp"
 #include "daemon/load_config.hpp"
 #include "daemon/log.hpp"
+#include "daemon/notify/notify_test.hpp"
 #include "daemon/service.hpp"
 
 namespace {
@@ -62,6 +63,15 @@ int main(int argc, char** argv) {
       return kpid::RunEval(*result.config, cmd.kpi,
                            cmd.json ? kpid::EvalFormat::kJson : kpid::EvalFormat::kTable, std::cout,
                            std::cerr);
+    }
+    case kpid::cli::Verb::kNotifyTest: {
+      kpid::log::Configure(kpid::log::Level::kError, cmd.log_format);
+      auto result = kpid::LoadConfig(cmd.config_path);
+      if (!result.config) {
+        PrintErrors(result.errors);
+        return kExitInvalid;
+      }
+      return kpid::notify::RunNotifyTest(*result.config, cmd.receiver, std::cout, std::cerr);
     }
     case kpid::cli::Verb::kRun: {
       kpid::log::Configure(cmd.log_level, cmd.log_format);

@@ -9,6 +9,7 @@
 #include "daemon/api.hpp"
 #include "daemon/load_config.hpp"
 #include "daemon/log.hpp"
+#include "daemon/notify/registry.hpp"
 
 namespace kpid {
 namespace {
@@ -64,6 +65,7 @@ Service::Service(std::string config_path, config::Config initial)
       evaluate_soon_timer_(io_),
       scheduler_(io_),
       persistence_(metrics_.registry()),
+      notifier_(io_, metrics_.registry(), persistence_, notify::MakeReceiver),
       collection_(io_, metrics_.registry()) {
   metrics_.ConfigLoaded(true, std::chrono::system_clock::now());
   metrics_.Add(engine_);
@@ -229,7 +231,10 @@ int Service::Run() {
   WaitForSignal();
   bool store_open = persistence_.Open(config_->storage.path);
   ApplyConfig();
-  if (store_open) Restore({}, /*alerts=*/true);
+  if (store_open) {
+    Restore({}, /*alerts=*/true);
+    notifier_.Restore();
+  }
   ArmWatchdog();
 
   io_.run();
@@ -248,6 +253,7 @@ void Service::ApplyConfig() {
   std::vector<std::string> ids = engine_->AlertIds();
   persistence_.RetainAlerts(ids);
   collection_.Apply(*config_, &scheduler_);
+  notifier_.Apply(config_, *engine_);
   // The evaluation tick: first pass now, then every evaluation.interval.
   scheduler_.Every(
       "evaluation", std::chrono::duration_cast<Clock::duration>(config_->evaluation.interval),
@@ -322,11 +328,13 @@ void Service::Evaluate() {
   if (persistence_.Tick(now, config_->storage.retention)) {
     // The store opened late: what it holds counts, and what happened since is written.
     Restore({}, /*alerts=*/true);
+    notifier_.Restore();
   }
   Engine::Cycle cycle = engine_->Evaluate(now);
   persistence_.AppendSamples(std::move(cycle.samples));
   persistence_.SaveAlerts(cycle.alerts);
   for (const AlertChange& change : cycle.changes) LogChange(change);
+  notifier_.Reconcile(now);
   last_evaluation_ = now;
   metrics_.EvaluationDone(Clock::now() - started);
   if (!evaluated_once_) {
@@ -413,6 +421,7 @@ void Service::BeginShutdown(std::string_view why) {
   systemd_.Stopping();
   scheduler_.Clear();
   collection_.Stop();
+  notifier_.Stop();
   watchdog_timer_.cancel();
   evaluate_soon_timer_.cancel();
   signals_.cancel();

@@ -16,6 +16,7 @@
 #include "daemon/http/router.hpp"
 #include "daemon/http/server.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/notify/notifier.hpp"
 #include "daemon/persistence.hpp"
 #include "daemon/scheduler.hpp"
 #include "daemon/systemd_notify.hpp"
@@ -63,6 +64,7 @@ class Service {
   Metrics metrics_;
   std::shared_ptr<Engine> engine_ = std::make_shared<Engine>();
   Persistence persistence_;
+  notify::Notifier notifier_;
   Collection collection_;
   SystemdNotifier systemd_;
   http::Router router_;

@@ -8,6 +8,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -211,8 +212,8 @@ void CurlMulti::Arm(const std::shared_ptr<Watch>& watch) {
   const auto wait = [this, watch](asio::posix::descriptor_base::wait_type type, bool& pending,
                                   int poll_bit, int select_bit) {
     pending = true;
-    watch->descriptor.async_wait(type, [this, alive = std::weak_ptr<bool>(alive_), watch, &pending,
-                                        poll_bit, select_bit](const boost::system::error_code& ec) {
+    auto handler = [this, alive = std::weak_ptr<bool>(alive_), watch, &pending, poll_bit,
+                    select_bit](const boost::system::error_code& ec) {
       if (alive.expired()) return;
       pending = false;
       if (watch->closed) return;
@@ -224,7 +225,18 @@ void CurlMulti::Arm(const std::shared_ptr<Watch>& watch) {
       if (!ec && (watch->what & poll_bit) != 0) Action(watch->curl_fd, select_bit);
       // Also after a cancellation: curl may want this direction again by now.
       Arm(watch);
-    });
+    };
+    // Asio's epoll reactor is edge-triggered and a wait is never speculative: readiness
+    // that arrived while no wait was pending (a fast peer answering before curl asked to
+    // read) would not wake a new wait, and the transfer would hang until curl's timeout.
+    // So look at the socket's current state first.
+    pollfd now{watch->descriptor.native_handle(),
+               static_cast<short>(poll_bit == CURL_POLL_IN ? POLLIN : POLLOUT), 0};
+    if (::poll(&now, 1, 0) > 0) {
+      asio::post(io_, [handler = std::move(handler)] { handler(boost::system::error_code()); });
+    } else {
+      watch->descriptor.async_wait(type, std::move(handler));
+    }
   };
   if ((watch->what & CURL_POLL_IN) != 0 && !watch->reading) {
     wait(asio::posix::descriptor_base::wait_read, watch->reading, CURL_POLL_IN, CURL_CSELECT_IN);

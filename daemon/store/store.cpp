@@ -31,7 +31,7 @@ struct Migration {
 
 // Forward migrations, applied in order in one transaction. A released one is never edited:
 // a schema change is a new version at the end (and kSchemaVersion follows it).
-constexpr std::array<Migration, 2> kMigrations = {{
+constexpr std::array<Migration, 3> kMigrations = {{
     {1,
      "CREATE TABLE samples("
      "  kpi TEXT NOT NULL,"
@@ -51,6 +51,28 @@ constexpr std::array<Migration, 2> kMigrations = {{
      "  resolved_at_ms INTEGER,"
      "  status TEXT,"
      "  severity TEXT NOT NULL"
+     ") WITHOUT ROWID;"},
+    // The notification outbox (AUTOINCREMENT: an id is never reused, so a late answer for
+    // a deleted row cannot touch a new one) and what each receiver was told per alert.
+    {3,
+     "CREATE TABLE outbox("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  receiver TEXT NOT NULL,"
+     "  payload TEXT NOT NULL,"
+     "  created_ms INTEGER NOT NULL,"
+     "  expires_ms INTEGER NOT NULL,"
+     "  next_attempt_ms INTEGER NOT NULL,"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  last_error TEXT NOT NULL DEFAULT ''"
+     ");"
+     "CREATE TABLE notices("
+     "  receiver TEXT NOT NULL,"
+     "  alert TEXT NOT NULL,"
+     "  firing INTEGER NOT NULL,"
+     "  status TEXT NOT NULL,"
+     "  severity TEXT NOT NULL,"
+     "  at_ms INTEGER NOT NULL,"
+     "  PRIMARY KEY (receiver, alert)"
      ") WITHOUT ROWID;"},
 }};
 static_assert(kMigrations.back().version == Store::kSchemaVersion);
@@ -258,6 +280,14 @@ struct Store::Statements {
   StmtPtr select_alerts;
   StmtPtr select_alert_ids;
   StmtPtr delete_alert;
+  // Null below schema version 3 (read-only opens of older databases).
+  StmtPtr delete_alert_notices;
+  StmtPtr insert_outbox;
+  StmtPtr update_outbox;
+  StmtPtr delete_outbox;
+  StmtPtr select_outbox;
+  StmtPtr upsert_notice;
+  StmtPtr select_notices;
 };
 
 Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -421,6 +451,30 @@ std::optional<Error> Store::Initialize(Mode mode, bool in_memory) {
               "severity FROM alerts ORDER BY id"},
              {&statements->select_alert_ids, "SELECT id FROM alerts"},
              {&statements->delete_alert, "DELETE FROM alerts WHERE id = ?1"},
+         }) {
+      if (Prepare(db_, slot.second, *slot.first) != SQLITE_OK) return Fail(kOpen);
+    }
+  }
+  if (version >= 3) {
+    for (const Slot& slot : std::initializer_list<Slot>{
+             {&statements->delete_alert_notices, "DELETE FROM notices WHERE alert = ?1"},
+             {&statements->insert_outbox,
+              "INSERT INTO outbox(receiver, payload, created_ms, expires_ms, next_attempt_ms, "
+              "attempts, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+             {&statements->update_outbox,
+              "UPDATE outbox SET attempts = ?2, next_attempt_ms = ?3, last_error = ?4 "
+              "WHERE id = ?1"},
+             {&statements->delete_outbox, "DELETE FROM outbox WHERE id = ?1"},
+             {&statements->select_outbox,
+              "SELECT id, receiver, payload, created_ms, expires_ms, next_attempt_ms, attempts, "
+              "last_error FROM outbox ORDER BY id"},
+             {&statements->upsert_notice,
+              "INSERT INTO notices(receiver, alert, firing, status, severity, at_ms) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(receiver, alert) DO UPDATE SET "
+              "firing = excluded.firing, status = excluded.status, "
+              "severity = excluded.severity, at_ms = excluded.at_ms"},
+             {&statements->select_notices,
+              "SELECT receiver, alert, firing, status, severity, at_ms FROM notices"},
          }) {
       if (Prepare(db_, slot.second, *slot.first) != SQLITE_OK) return Fail(kOpen);
     }
@@ -668,15 +722,172 @@ Result<std::size_t> Store::RetainAlerts(std::span<const std::string> keep) {
       if (rc != SQLITE_DONE) return Fail(kOperation);
     }
     std::size_t deleted = 0;
+    sqlite3_stmt* remove_notices = statements_->delete_alert_notices.get();
     for (const std::string& id : doomed) {
       ResetOnExit reset(remove);
       if (BindText(remove, 1, id) != SQLITE_OK || Run(remove) != SQLITE_OK) {
         return Fail(std::string(kOperation) + ": alert " + Quoted(id));
       }
       deleted += static_cast<std::size_t>(sqlite3_changes64(db_));
+      if (remove_notices == nullptr) continue;
+      ResetOnExit reset_notices(remove_notices);
+      if (BindText(remove_notices, 1, id) != SQLITE_OK || Run(remove_notices) != SQLITE_OK) {
+        return Fail(std::string(kOperation) + ": notices of alert " + Quoted(id));
+      }
     }
     if (!transaction.Commit()) return Fail(kOperation);
     return deleted;
+  });
+}
+
+Error Store::ReadOnly(std::string_view operation) const {
+  return Error{Prefix(path_) + std::string(operation) +
+               ": not available (the database is open read-only or has an older schema)"};
+}
+
+// Binds and runs the notice upsert for each row; the caller holds the transaction.
+std::optional<Error> Store::UpsertNotices(std::span<const NoticeRow> notices,
+                                          std::string_view operation) {
+  sqlite3_stmt* upsert = statements_->upsert_notice.get();
+  ResetOnExit reset(upsert);
+  for (const NoticeRow& n : notices) {
+    if (BindText(upsert, 1, n.receiver) != SQLITE_OK || BindText(upsert, 2, n.alert) != SQLITE_OK ||
+        sqlite3_bind_int(upsert, 3, n.firing ? 1 : 0) != SQLITE_OK ||
+        BindText(upsert, 4, n.status) != SQLITE_OK ||
+        BindText(upsert, 5, n.severity) != SQLITE_OK ||
+        sqlite3_bind_int64(upsert, 6, FloorMs(n.at)) != SQLITE_OK || Run(upsert) != SQLITE_OK) {
+      return Fail(std::string(operation) + ": notice of alert " + Quoted(n.alert) +
+                  " for receiver " + Quoted(n.receiver));
+    }
+  }
+  return std::nullopt;
+}
+
+Result<std::int64_t> Store::Enqueue(const OutboxRow& row, std::span<const NoticeRow> notices) {
+  constexpr std::string_view kOperation = "enqueue notification";
+  return CatchAll(path_, kOperation, [&]() -> Result<std::int64_t> {
+    sqlite3_stmt* insert = statements_->insert_outbox.get();
+    if (insert == nullptr) return ReadOnly(kOperation);
+    Transaction transaction(db_, statements_->transaction);
+    if (!transaction.Begin()) return Fail(kOperation);
+    {
+      ResetOnExit reset(insert);
+      if (BindText(insert, 1, row.receiver) != SQLITE_OK ||
+          BindText(insert, 2, row.payload) != SQLITE_OK ||
+          sqlite3_bind_int64(insert, 3, FloorMs(row.created)) != SQLITE_OK ||
+          sqlite3_bind_int64(insert, 4, FloorMs(row.expires)) != SQLITE_OK ||
+          sqlite3_bind_int64(insert, 5, FloorMs(row.next_attempt)) != SQLITE_OK ||
+          sqlite3_bind_int(insert, 6, row.attempts) != SQLITE_OK ||
+          BindText(insert, 7, row.last_error) != SQLITE_OK || Run(insert) != SQLITE_OK) {
+        return Fail(std::string(kOperation) + " for receiver " + Quoted(row.receiver));
+      }
+    }
+    const std::int64_t id = sqlite3_last_insert_rowid(db_);
+    if (auto error = UpsertNotices(notices, kOperation)) return *std::move(error);
+    if (!transaction.Commit()) return Fail(kOperation);
+    return id;
+  });
+}
+
+std::optional<Error> Store::SaveNotices(std::span<const NoticeRow> notices) {
+  constexpr std::string_view kOperation = "save notices";
+  return CatchAll(path_, kOperation, [&]() -> std::optional<Error> {
+    if (notices.empty()) return std::nullopt;
+    if (statements_->upsert_notice == nullptr) return ReadOnly(kOperation);
+    Transaction transaction(db_, statements_->transaction);
+    if (!transaction.Begin()) return Fail(kOperation);
+    if (auto error = UpsertNotices(notices, kOperation)) return error;
+    if (!transaction.Commit()) return Fail(kOperation);
+    return std::nullopt;
+  });
+}
+
+std::optional<Error> Store::UpdateOutbox(const OutboxRow& row) {
+  constexpr std::string_view kOperation = "update notification";
+  return CatchAll(path_, kOperation, [&]() -> std::optional<Error> {
+    sqlite3_stmt* update = statements_->update_outbox.get();
+    if (update == nullptr) return ReadOnly(kOperation);
+    ResetOnExit reset(update);
+    if (sqlite3_bind_int64(update, 1, row.id) != SQLITE_OK ||
+        sqlite3_bind_int(update, 2, row.attempts) != SQLITE_OK ||
+        sqlite3_bind_int64(update, 3, FloorMs(row.next_attempt)) != SQLITE_OK ||
+        BindText(update, 4, row.last_error) != SQLITE_OK || Run(update) != SQLITE_OK) {
+      return Fail(std::string(kOperation) + " " + std::to_string(row.id));
+    }
+    return std::nullopt;
+  });
+}
+
+std::optional<Error> Store::DeleteOutbox(std::int64_t id) {
+  constexpr std::string_view kOperation = "delete notification";
+  return CatchAll(path_, kOperation, [&]() -> std::optional<Error> {
+    sqlite3_stmt* remove = statements_->delete_outbox.get();
+    if (remove == nullptr) return ReadOnly(kOperation);
+    ResetOnExit reset(remove);
+    if (sqlite3_bind_int64(remove, 1, id) != SQLITE_OK || Run(remove) != SQLITE_OK) {
+      return Fail(std::string(kOperation) + " " + std::to_string(id));
+    }
+    return std::nullopt;
+  });
+}
+
+Result<std::vector<OutboxRow>> Store::LoadOutbox() const {
+  constexpr std::string_view kOperation = "load outbox";
+  return CatchAll(path_, kOperation, [&]() -> Result<std::vector<OutboxRow>> {
+    std::vector<OutboxRow> rows;
+    sqlite3_stmt* select = statements_->select_outbox.get();
+    if (select == nullptr) return rows;  // an older schema, read-only: nothing queued
+    ResetOnExit reset(select);
+    int rc = SQLITE_OK;
+    while ((rc = sqlite3_step(select)) == SQLITE_ROW) {
+      OutboxRow row;
+      row.id = sqlite3_column_int64(select, 0);
+      row.receiver = std::string(ColumnText(select, 1));
+      row.payload = std::string(ColumnText(select, 2));
+      auto created = FromMs(sqlite3_column_int64(select, 3));
+      auto expires = FromMs(sqlite3_column_int64(select, 4));
+      auto next = FromMs(sqlite3_column_int64(select, 5));
+      if (!created || !expires || !next) {
+        return Error{Prefix(path_) + std::string(kOperation) + ": notification " +
+                     std::to_string(row.id) + " has a time out of range"};
+      }
+      row.created = *created;
+      row.expires = *expires;
+      row.next_attempt = *next;
+      row.attempts = sqlite3_column_int(select, 6);
+      row.last_error = std::string(ColumnText(select, 7));
+      rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) return Fail(kOperation);
+    return rows;
+  });
+}
+
+Result<std::vector<NoticeRow>> Store::LoadNotices() const {
+  constexpr std::string_view kOperation = "load notices";
+  return CatchAll(path_, kOperation, [&]() -> Result<std::vector<NoticeRow>> {
+    std::vector<NoticeRow> rows;
+    sqlite3_stmt* select = statements_->select_notices.get();
+    if (select == nullptr) return rows;
+    ResetOnExit reset(select);
+    int rc = SQLITE_OK;
+    while ((rc = sqlite3_step(select)) == SQLITE_ROW) {
+      NoticeRow row;
+      row.receiver = std::string(ColumnText(select, 0));
+      row.alert = std::string(ColumnText(select, 1));
+      row.firing = sqlite3_column_int(select, 2) != 0;
+      row.status = std::string(ColumnText(select, 3));
+      row.severity = std::string(ColumnText(select, 4));
+      auto at = FromMs(sqlite3_column_int64(select, 5));
+      if (!at) {
+        return Error{Prefix(path_) + std::string(kOperation) + ": notice of alert " +
+                     Quoted(row.alert) + " has a time out of range"};
+      }
+      row.at = *at;
+      rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) return Fail(kOperation);
+    return rows;
   });
 }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -45,6 +46,30 @@ struct AlertRow {
   rules::AlertState state;
 };
 
+// A notification in the outbox: written before it is sent, deleted once delivered, failed
+// for good, or expired. `payload` is the notification as JSON (notify::ToJson).
+struct OutboxRow {
+  std::int64_t id = 0;  // assigned by Enqueue(); never reused
+  std::string receiver;
+  std::string payload;
+  TimePoint created;
+  TimePoint expires;
+  TimePoint next_attempt;
+  int attempts = 0;
+  std::string last_error;
+};
+
+// What a receiver was last told about an alert, so that a restart neither repeats nor
+// forgets a notification.
+struct NoticeRow {
+  std::string receiver;
+  std::string alert;  // alert id
+  bool firing = false;
+  std::string status;  // the goal status told, "" if none
+  std::string severity;
+  TimePoint at;  // when it was told (repeat_interval counts from here)
+};
+
 enum class Mode {
   kReadWrite,  // creates the file and migrates the schema as needed
   kReadOnly,   // `kpid eval`: never writes; a missing file is an error
@@ -54,7 +79,7 @@ class Store {
  public:
   // The schema this build writes. Older databases are migrated forward on open (in one
   // transaction); a newer one is refused rather than misread.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (and in kReadWrite creates) the database at `path`; ":memory:" is a private
   // in-memory database. Sets WAL mode, synchronous=NORMAL (a committed transaction
@@ -89,8 +114,22 @@ class Store {
   // Every saved alert state.
   [[nodiscard]] Result<std::vector<AlertRow>> LoadAlerts() const;
   // Deletes the alert states whose id is not in `keep` (alerts of removed KPIs and rules),
-  // in one transaction. Returns how many were deleted.
+  // and their notices, in one transaction. Returns how many alert states were deleted.
   [[nodiscard]] Result<std::size_t> RetainAlerts(std::span<const std::string> keep);
+
+  // Adds `row` to the outbox and upserts `notices` (what it tells), in one transaction, so
+  // that a notification is either queued and recorded or neither. Returns the row's id.
+  [[nodiscard]] Result<std::int64_t> Enqueue(const OutboxRow& row,
+                                             std::span<const NoticeRow> notices);
+  // Upserts notices alone (e.g. a resolve its route does not send).
+  [[nodiscard]] std::optional<Error> SaveNotices(std::span<const NoticeRow> notices);
+  // Saves a row's attempts, next_attempt and last_error after a failed attempt.
+  [[nodiscard]] std::optional<Error> UpdateOutbox(const OutboxRow& row);
+  // Removes a delivered, failed or expired notification.
+  [[nodiscard]] std::optional<Error> DeleteOutbox(std::int64_t id);
+  // Every queued notification, oldest first; every notice.
+  [[nodiscard]] Result<std::vector<OutboxRow>> LoadOutbox() const;
+  [[nodiscard]] Result<std::vector<NoticeRow>> LoadNotices() const;
 
   // The schema version of the open database (kSchemaVersion after a kReadWrite open).
   [[nodiscard]] int SchemaVersion() const;
@@ -102,6 +141,9 @@ class Store {
   [[nodiscard]] std::optional<Error> Initialize(Mode mode, bool in_memory);
   // "store <path>: <operation>: <SQLite's message for the last error>".
   [[nodiscard]] Error Fail(std::string_view operation) const;
+  [[nodiscard]] Error ReadOnly(std::string_view operation) const;
+  [[nodiscard]] std::optional<Error> UpsertNotices(std::span<const NoticeRow> notices,
+                                                   std::string_view operation);
 
   sqlite3* db_;
   std::string path_;

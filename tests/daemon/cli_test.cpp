@@ -46,6 +46,16 @@ TEST(CliTest, UsageErrors) {
   EXPECT_EQ(Usage({"--log-level", "loud"}), "--log-level must be debug, info, warn or error");
   EXPECT_EQ(Usage({"--log-format", "xml"}), "--log-format must be text or json");
   EXPECT_EQ(Usage({"check"}), "check needs --config PATH");
+  EXPECT_EQ(Usage({"notify-test", "--receiver", "x"}), "notify-test needs --config PATH");
+  EXPECT_EQ(Usage({"notify-test", "-c", "a.toml"}), "notify-test needs --receiver NAME");
+  EXPECT_EQ(Usage({"run", "--receiver", "x"}), "--receiver applies to notify-test only");
+}
+
+TEST(CliTest, NotifyTest) {
+  Command c = Ok({"notify-test", "--config", "a.toml", "--receiver=ops-mail"});
+  EXPECT_EQ(c.verb, Verb::kNotifyTest);
+  EXPECT_EQ(c.receiver, "ops-mail");
+  EXPECT_EQ(c.config_path, "a.toml");
 }
 
 }  // namespace

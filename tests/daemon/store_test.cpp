@@ -1,5 +1,6 @@
 #include "daemon/store/store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -436,7 +437,7 @@ TEST_F(StoreTest, MigratesVersion1Forward) {
   CreateVersion1(DbPath());
   auto store = MustOpen(DbPath());
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->SchemaVersion(), 2);
+  EXPECT_EQ(store->SchemaVersion(), Store::kSchemaVersion);
   EXPECT_THAT(Value(store->Samples("revenue", TimePoint::min(), 10)),
               ElementsAre(Sample{Ms(kBase), 1.5}, Sample{Ms(kBase + 1000), 2.5}));
   EXPECT_EQ(Value(store->LatestSample("churn")), (Sample{Ms(kBase), 0.25}));
@@ -444,8 +445,10 @@ TEST_F(StoreTest, MigratesVersion1Forward) {
   ExpectOk(store->SaveAlerts(std::vector<AlertRow>{Alert("revenue", "goal", {})}));
   EXPECT_EQ(Value(store->LoadAlerts()).size(), 1u);
 
+  EXPECT_THAT(Value(store->LoadOutbox()), IsEmpty());
+
   RawDb raw(DbPath());
-  EXPECT_EQ(raw.Int("PRAGMA user_version"), 2);
+  EXPECT_EQ(raw.Int("PRAGMA user_version"), Store::kSchemaVersion);
   EXPECT_EQ(raw.Text("PRAGMA journal_mode"), "wal");
 }
 
@@ -457,7 +460,8 @@ TEST_F(StoreTest, RefusesANewerSchema) {
   for (Mode mode : {Mode::kReadWrite, Mode::kReadOnly}) {
     const std::string message = ErrorOf(Store::Open(DbPath(), mode));
     EXPECT_THAT(message, HasSubstr("store " + DbPath() + ": "));
-    EXPECT_THAT(message, HasSubstr("schema version 99 is newer than this kpid supports (2)"));
+    EXPECT_THAT(message, HasSubstr("schema version 99 is newer than this kpid supports (" +
+                                   std::to_string(Store::kSchemaVersion) + ")"));
   }
   RawDb raw(DbPath());
   EXPECT_EQ(raw.Int("PRAGMA user_version"), 99);
@@ -586,7 +590,7 @@ TEST_F(StoreTest, ReadOnlyModeReadsAndNeverWrites) {
   }
   auto reader = MustOpen(DbPath(), Mode::kReadOnly);
   ASSERT_NE(reader, nullptr);
-  EXPECT_EQ(reader->SchemaVersion(), 2);
+  EXPECT_EQ(reader->SchemaVersion(), Store::kSchemaVersion);
   EXPECT_EQ(Value(reader->Samples("revenue", TimePoint::min(), 10)).size(), 3u);
   EXPECT_EQ(Value(reader->LoadAlerts()).size(), 1u);
 
@@ -633,7 +637,7 @@ TEST_F(StoreTest, ReadOnlyModeReadsVersion1WithoutMigrating) {
 TEST_F(StoreTest, ReadOnlyInMemoryIsEmptyAndRefusesWrites) {
   auto reader = MustOpen(":memory:", Mode::kReadOnly);
   ASSERT_NE(reader, nullptr);
-  EXPECT_EQ(reader->SchemaVersion(), 2);
+  EXPECT_EQ(reader->SchemaVersion(), Store::kSchemaVersion);
   EXPECT_THAT(Value(reader->Samples("revenue", TimePoint::min(), 10)), IsEmpty());
   EXPECT_THAT(Value(reader->LoadAlerts()), IsEmpty());
   EXPECT_THAT(ErrorOf(reader->AppendSamples(Ramp("revenue", kBase, 1))), HasSubstr("readonly"));
@@ -711,6 +715,85 @@ TEST_F(StoreTest, UnreadableAlertRowsNameTheAlert) {
     EXPECT_EQ(ErrorOf(store->LoadAlerts()),
               "store " + DbPath() + ": load alerts: alert \"revenue/goal\": " + c.expected);
   }
+}
+
+TEST_F(StoreTest, OutboxRoundTripAndNoticesCommitTogether) {
+  auto store = MustOpen(DbPath());
+  ASSERT_NE(store, nullptr);
+  OutboxRow row;
+  row.receiver = "mail";
+  row.payload = R"({"alerts":[]})";
+  row.created = Ms(kBase);
+  row.expires = Ms(kBase + 86'400'000);
+  row.next_attempt = Ms(kBase);
+  const std::vector<NoticeRow> notices = {
+      {"mail", "revenue/goal", true, "off_track", "critical", Ms(kBase)},
+      {"mail", "churn/jump", true, "", "warning", Ms(kBase)}};
+  const std::int64_t first = Value(store->Enqueue(row, notices));
+  row.payload = R"({"second":true})";
+  const std::int64_t second = Value(store->Enqueue(row, {}));
+  EXPECT_GT(second, first);
+
+  row.id = first;
+  row.attempts = 2;
+  row.next_attempt = Ms(kBase + 4000);
+  row.last_error = "webhook \"mail\": HTTP 500";
+  ExpectOk(store->UpdateOutbox(row));
+  ExpectOk(store->SaveNotices(std::vector<NoticeRow>{
+      {"mail", "revenue/goal", false, "on_track", "critical", Ms(kBase + 5000)}}));
+
+  // Everything survives a reopen; ids are never reused after a delete.
+  store.reset();
+  store = MustOpen(DbPath());
+  std::vector<OutboxRow> rows = Value(store->LoadOutbox());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].id, first);
+  EXPECT_EQ(rows[0].attempts, 2);
+  EXPECT_EQ(rows[0].next_attempt, Ms(kBase + 4000));
+  EXPECT_EQ(rows[0].expires, Ms(kBase + 86'400'000));
+  EXPECT_EQ(rows[0].last_error, "webhook \"mail\": HTTP 500");
+  EXPECT_EQ(rows[1].payload, R"({"second":true})");
+  ExpectOk(store->DeleteOutbox(second));
+  row.id = 0;
+  EXPECT_GT(Value(store->Enqueue(row, {})), second);
+
+  std::vector<NoticeRow> loaded = Value(store->LoadNotices());
+  std::sort(loaded.begin(), loaded.end(),
+            [](const auto& a, const auto& b) { return a.alert < b.alert; });
+  ASSERT_EQ(loaded.size(), 2u);
+  EXPECT_EQ(loaded[0].alert, "churn/jump");
+  EXPECT_TRUE(loaded[0].firing);
+  EXPECT_EQ(loaded[1].alert, "revenue/goal");
+  EXPECT_FALSE(loaded[1].firing);
+  EXPECT_EQ(loaded[1].status, "on_track");
+  EXPECT_EQ(loaded[1].at, Ms(kBase + 5000));
+
+  // Dropping an alert's state drops what receivers were told about it.
+  ExpectOk(store->SaveAlerts(
+      std::vector<AlertRow>{Alert("revenue", "goal", {}), Alert("churn", "jump", {})}));
+  EXPECT_EQ(Value(store->RetainAlerts(std::vector<std::string>{"revenue/goal"})), 1u);
+  ASSERT_EQ(Value(store->LoadNotices()).size(), 1u);
+  EXPECT_EQ(Value(store->LoadNotices())[0].alert, "revenue/goal");
+}
+
+TEST_F(StoreTest, EnqueueIsAllOrNothing) {
+  auto store = MustOpen(DbPath());
+  ASSERT_NE(store, nullptr);
+  RawDb raw(DbPath());
+  raw.Exec(
+      "CREATE TRIGGER fail_notice BEFORE INSERT ON notices WHEN NEW.alert = 'bad/goal' "
+      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+  OutboxRow row;
+  row.receiver = "hook";
+  row.payload = "{}";
+  const std::vector<NoticeRow> notices = {{"hook", "ok/goal", true, "", "warning", Ms(kBase)},
+                                          {"hook", "bad/goal", true, "", "warning", Ms(kBase)}};
+  EXPECT_EQ(ErrorOf(store->Enqueue(row, notices)),
+            "store " + DbPath() +
+                ": enqueue notification: notice of alert \"bad/goal\" for receiver \"hook\": "
+                "injected failure");
+  EXPECT_THAT(Value(store->LoadOutbox()), IsEmpty()) << "the notification is not queued";
+  EXPECT_THAT(Value(store->LoadNotices()), IsEmpty());
 }
 
 }  // namespace

@@ -1,0 +1,80 @@
+// The human wording of notifications, shared by the email and Slack receivers so that both
+// say the same thing: a subject line, a headline and a list of facts per alert, and the
+// plain-text body. Rendering (HTML, Slack mrkdwn) and escaping are the receivers'; every
+// string returned here is raw text from labels and annotations, not escaped.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/notify/notification.hpp"
+
+namespace kpid::notify {
+
+// "off_track" -> "off track"; other statuses likewise, unknown names with '_' as spaces.
+[[nodiscard]] std::string StatusWords(std::string_view status);
+
+// A number with its unit: "400000 EUR"; "n/a" for NaN.
+[[nodiscard]] std::string Quantity(double value, std::string_view unit);
+
+// The KPI's name as people know it: the title, else the kpi label, else the alert label.
+[[nodiscard]] std::string AlertTitle(const Alert& alert);
+
+// What happened, in one line and without figures: "Quarterly revenue is off track",
+// "Quarterly revenue is no longer off track", "Signups: Signups dropped by 30%" (a rule's
+// summary). Control characters (newlines) are replaced by spaces.
+[[nodiscard]] std::string Headline(const Alert& alert);
+
+// The value against the goal: "400000 EUR of 1200000 EUR target (expected 650000 EUR by
+// now)", "0.035 (goal: at most 0.03)", "no value".
+[[nodiscard]] std::string ValueSummary(const Figures& figures);
+
+// One line, no control characters:
+//   "[FIRING] Quarterly revenue is off track: 400000 EUR of 1200000 EUR target (...)"
+//   "[RESOLVED] Quarterly revenue is no longer off track: ..."
+//   "[FIRING:3] team=finance: 3 KPIs need attention"
+//   "[TEST] ..." instead of the status tag for `kpid notify-test`.
+[[nodiscard]] std::string Subject(const Notification& n);
+
+// The status page link for an alert: its generator_url, else the notification's
+// external_url; "" if neither is set.
+[[nodiscard]] std::string AlertLink(const Notification& n, const Alert& alert);
+
+// One labelled fact of an alert, e.g. {"Value", "400000 EUR"}.
+struct Fact {
+  std::string name;
+  std::string value;
+};
+
+// The facts of an alert in display order: Value, Goal, Expected, Status, Forecast, Days
+// left, Owner, Since, Resolved, Labels (the KPI's own labels). A fact without a value
+// (NaN, empty) is left out, except Value ("n/a"). At most 10 (Slack's limit per section).
+[[nodiscard]] std::vector<Fact> Facts(const Alert& alert);
+
+// The summary and description annotations ("" when not set).
+[[nodiscard]] std::string_view Summary(const Alert& alert);
+[[nodiscard]] std::string_view Description(const Alert& alert);
+
+// The sentence a test notification carries ("" when !n.test).
+[[nodiscard]] std::string TestNotice(const Notification& n);
+
+// The alerts of `n` in display order: firing first, then resolved, each in their order in
+// `n`.
+[[nodiscard]] std::vector<const Alert*> OrderedAlerts(const Notification& n);
+
+// The plain-text paragraph of one alert: headline, facts, summary, description, link.
+// Lines end with '\n'.
+[[nodiscard]] std::string AlertText(const Notification& n, const Alert& alert);
+
+// The whole plain-text message: subject, test notice, every alert's paragraph (firing
+// first), and the status page link. Lines end with '\n'.
+[[nodiscard]] std::string TextBody(const Notification& n);
+
+// At most `max_units` UTF-16 code units of UTF-8 `text` (Slack counts characters this way;
+// a character outside the BMP counts twice), cut on a character boundary and ending with
+// "…" when cut. Invalid UTF-8 bytes count as one unit each and are kept as they are.
+[[nodiscard]] std::string TruncateText(std::string_view text, std::size_t max_units);
+
+}  // namespace kpid::notify

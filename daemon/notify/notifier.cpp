@@ -1,0 +1,528 @@
+#include "daemon/notify/notifier.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include <date/date.h>
+#include <date/tz.h>
+
+#include "daemon/log.hpp"
+#include "rules/annotation.hpp"
+#include "rules/time_spec.hpp"
+
+namespace kpid::notify {
+namespace {
+
+using SysDuration = std::chrono::system_clock::duration;
+
+constexpr auto kAlertmanagerResend = std::chrono::minutes(1);
+
+std::string_view LabelValue(const Labels& labels, std::string_view name) {
+  for (const auto& [k, v] : labels) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+bool MatchesAll(const std::vector<config::Matcher>& matchers, const Labels& labels) {
+  return std::all_of(matchers.begin(), matchers.end(), [&](const config::Matcher& m) {
+    return m.Matches(std::string(LabelValue(labels, m.label)));
+  });
+}
+
+std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// A day in `zone` ("2026-12-31") for an end-of-day instant: the day that ends there.
+std::string EndDay(TimePoint end, const date::time_zone* zone) {
+  auto last = std::chrono::floor<std::chrono::seconds>(end) - std::chrono::seconds(1);
+  if (zone == nullptr) return date::format("%F", last);
+  return date::format("%F", date::make_zoned(zone, last));
+}
+
+std::string GoalText(const rules::KpiSpec& spec, const std::string& unit,
+                     const date::time_zone* zone) {
+  if (!spec.goal) return "";
+  const std::string u = unit.empty() ? "" : " " + unit;
+  if (const auto* d = std::get_if<rules::DeadlineGoal>(&spec.goal->kind)) {
+    return rules::FormatNumber(d->target) + u + " by " + EndDay(d->deadline, zone);
+  }
+  const auto& band = std::get<rules::BandGoal>(spec.goal->kind);
+  if (band.min && band.max) {
+    return "between " + rules::FormatNumber(*band.min) + u + " and " +
+           rules::FormatNumber(*band.max) + u;
+  }
+  if (band.max) return "at most " + rules::FormatNumber(*band.max) + u;
+  if (band.min) return "at least " + rules::FormatNumber(*band.min) + u;
+  return "";
+}
+
+std::string GroupLabelsText(const Labels& labels) {
+  std::string out = "{";
+  for (const auto& [k, v] : labels) {
+    if (out.size() > 1) out += ",";
+    out += k + "=" + Quote(v);
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+std::vector<std::size_t> MatchRoutes(const std::vector<config::Route>& routes,
+                                     const Labels& labels) {
+  std::vector<std::size_t> matched;
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    if (!MatchesAll(routes[i].matchers, labels)) continue;
+    matched.push_back(i);
+    if (!routes[i].continue_matching) break;
+  }
+  return matched;
+}
+
+// One group's notification in the making.
+struct Notifier::Batch {
+  std::size_t route = 0;
+  std::string receiver;
+  std::string key;
+  Labels group_labels;
+  std::vector<Alert> alerts;
+  std::vector<store::NoticeRow> notices;  // what sending it settles
+  bool due = false;
+};
+
+Notifier::Notifier(boost::asio::io_context& io, prometheus::Registry& registry,
+                   Persistence& persistence, ReceiverFactory factory)
+    : Notifier(io, registry, persistence, std::move(factory), Options{}) {}
+
+Notifier::Notifier(boost::asio::io_context& io, prometheus::Registry& registry,
+                   Persistence& persistence, ReceiverFactory factory, Options options)
+    : io_(io),
+      persistence_(persistence),
+      factory_(std::move(factory)),
+      options_(options),
+      curl_(io),
+      reconcile_timer_(io),
+      pump_timer_(io),
+      notifications_(prometheus::BuildCounter()
+                         .Name("kpid_notifications_total")
+                         .Help("Notification attempts by receiver and result: delivered, retry, "
+                               "failed (refused for good), expired.")
+                         .Register(registry)),
+      unrouted_(prometheus::BuildCounter()
+                    .Name("kpid_alerts_unrouted_total")
+                    .Help("Alerts that fired without a route to any receiver.")
+                    .Register(registry)
+                    .Add({})),
+      queue_length_(prometheus::BuildGauge()
+                        .Name("kpid_notification_queue_length")
+                        .Help("Notifications in the outbox, waiting or being sent.")
+                        .Register(registry)
+                        .Add({})),
+      oldest_pending_(prometheus::BuildGauge()
+                          .Name("kpid_notification_oldest_pending_seconds")
+                          .Help("Age of the oldest notification in the outbox; 0 when empty.")
+                          .Register(registry)
+                          .Add({})) {}
+
+Notifier::~Notifier() { Stop(); }
+
+void Notifier::Stop() {
+  stopped_ = true;
+  reconcile_timer_.cancel();
+  pump_timer_.cancel();
+  receivers_.clear();  // abandons attempts in flight; they stay in the outbox
+  curl_.CancelAll();
+}
+
+void Notifier::Apply(std::shared_ptr<const config::Config> config, const Engine& engine) {
+  config_ = std::move(config);
+  engine_ = &engine;
+  ++generation_;
+  receivers_.clear();
+  for (const config::Receiver& r : config_->receivers) {
+    if (auto receiver = factory_(r, ReceiverContext{io_, curl_})) {
+      receivers_.emplace(r.name, std::move(receiver));
+    }
+  }
+  // Attempts of the replaced receivers will not answer: send those again.
+  for (auto& [id, entry] : outbox_) entry.in_flight = false;
+  groups_.clear();
+  Pump();
+}
+
+void Notifier::Restore() {
+  store::Store* store = persistence_.store();
+  if (store == nullptr) return;
+  auto outbox = store->LoadOutbox();
+  if (auto* error = std::get_if<store::Error>(&outbox)) {
+    log::Error("cannot load the notification outbox", {{"error", error->message}});
+  } else {
+    for (store::OutboxRow& row : std::get<std::vector<store::OutboxRow>>(outbox)) {
+      const std::int64_t id = row.id;
+      outbox_[id] = Entry{std::move(row), false};
+    }
+  }
+  auto notices = store->LoadNotices();
+  if (auto* error = std::get_if<store::Error>(&notices)) {
+    log::Error("cannot load notification notices", {{"error", error->message}});
+  } else {
+    for (const store::NoticeRow& n : std::get<std::vector<store::NoticeRow>>(notices)) {
+      notices_[{n.receiver, n.alert}] = Notice{n.firing, n.status, n.severity, n.at};
+    }
+  }
+  if (!outbox_.empty()) {
+    log::Info("notification outbox restored", {{"pending", std::to_string(outbox_.size())}});
+  }
+  Pump();
+}
+
+bool Notifier::Silenced(const Labels& labels, TimePoint now) const {
+  const date::time_zone* zone = config_->evaluation.zone;
+  return std::any_of(
+      config_->silences.begin(), config_->silences.end(), [&](const config::Silence& s) {
+        const TimePoint starts = rules::Resolve(s.starts, zone, rules::DayBound::kStart);
+        const TimePoint ends = rules::Resolve(s.ends, zone, rules::DayBound::kEnd);
+        return starts <= now && now < ends && MatchesAll(s.matchers, labels);
+      });
+}
+
+Alert Notifier::MakeAlert(const KpiView& view, const AlertView& alert, bool firing,
+                          TimePoint now) const {
+  const config::Kpi& kpi = *view.config;
+  const rules::AlertState& state = alert.state;
+  Alert out;
+  out.firing = firing;
+  out.labels = rules::AlertLabels(kpi.name, alert.id, state.severity, state.status, kpi.labels);
+  if (!alert.summary.empty()) out.annotations.emplace_back("summary", alert.summary);
+  if (!alert.description.empty()) out.annotations.emplace_back("description", alert.description);
+  out.starts_at = state.fired_at.value_or(state.active_since.value_or(now));
+  if (!firing) out.ends_at = state.resolved_at.value_or(now);
+  out.generator_url = config_->server.external_url + "/#" + kpi.name;
+  out.fingerprint = Fingerprint(alert.id);
+  const rules::Variables& v = view.evaluation.variables;
+  Figures& f = out.figures;
+  f.title = kpi.title;
+  f.unit = kpi.unit;
+  f.owner = kpi.owner;
+  f.goal = GoalText(view.spec, kpi.unit, config_->evaluation.zone);
+  f.value = view.latest ? view.latest->value : kNoValue;
+  f.target = v.target;
+  f.baseline = v.baseline;
+  f.expected = v.expected;
+  f.progress = v.progress;
+  f.expected_progress = v.expected_progress;
+  f.forecast = v.forecast;
+  f.days_left = v.days_left;
+  if (view.spec.goal) {
+    if (const auto* d = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind)) {
+      f.deadline = d->deadline;
+    }
+  }
+  return out;
+}
+
+SysDuration Notifier::RepeatInterval(const config::Route& route, std::string_view receiver) const {
+  // Alertmanager resolves an alert it has not heard of for resolve_timeout (5 min by
+  // default), so, like Prometheus, tell it about firing alerts every minute.
+  const config::Receiver* r = config_->FindReceiver(receiver);
+  if (r != nullptr && r->type == "alertmanager") {
+    return std::min<SysDuration>(route.repeat_interval, kAlertmanagerResend);
+  }
+  return route.repeat_interval;
+}
+
+void Notifier::Reconcile(TimePoint now) {
+  if (stopped_ || engine_ == nullptr || !config_) return;
+  std::map<std::string, Batch> batches;
+  for (const KpiView& view : engine_->kpis()) {
+    for (const AlertView& alert : view.alerts) {
+      const bool firing = alert.state.phase == rules::AlertPhase::kFiring;
+      const std::string status =
+          alert.state.status ? std::string(rules::StatusName(*alert.state.status)) : "";
+      const std::string severity(rules::SeverityName(alert.state.severity));
+      const Labels labels = rules::AlertLabels(view.config->name, alert.id, alert.state.severity,
+                                               alert.state.status, view.config->labels);
+      if (firing && Silenced(labels, now)) continue;
+      const std::vector<std::size_t> routes = MatchRoutes(config_->routes, labels);
+      if (routes.empty()) {
+        if (firing && unrouted_logged_.insert(alert.id).second) {
+          unrouted_.Increment();
+          log::Warn("alert fires but no route matches it; nobody is told", {{"alert", alert.id}});
+        }
+        continue;
+      }
+      for (std::size_t r : routes) {
+        const config::Route& route = config_->routes[r];
+        for (const std::string& receiver : route.receivers) {
+          auto told = notices_.find({receiver, alert.id});
+          const bool told_firing = told != notices_.end() && told->second.firing;
+          if (!firing && !told_firing) continue;  // nothing to tell, nothing to take back
+          const SysDuration repeat = RepeatInterval(route, receiver);
+          const bool due = !firing || !told_firing || told->second.status != status ||
+                           told->second.severity != severity ||
+                           (repeat > SysDuration::zero() && now - told->second.at >= repeat);
+          Labels group_labels;
+          for (const std::string& name : route.group_by) {
+            group_labels.emplace_back(name, std::string(LabelValue(labels, name)));
+          }
+          const std::string key =
+              std::to_string(r) + "/" + receiver + ":" + GroupLabelsText(group_labels);
+          Batch& batch = batches[key];
+          if (batch.key.empty()) {
+            batch.route = r;
+            batch.receiver = receiver;
+            batch.key = key;
+            batch.group_labels = std::move(group_labels);
+          }
+          batch.alerts.push_back(MakeAlert(view, alert, firing, now));
+          batch.notices.push_back({receiver, alert.id, firing, status, severity, now});
+          batch.due = batch.due || due;
+        }
+      }
+    }
+  }
+
+  std::optional<TimePoint> wake;
+  std::map<std::string, Group> groups;
+  for (auto& [key, batch] : batches) {
+    Group group = groups_.contains(key) ? groups_[key] : Group{};
+    if (batch.due) {
+      const config::Route& route = config_->routes[batch.route];
+      if (!group.due_since) group.due_since = now;
+      TimePoint at = group.last_sent
+                         ? std::max(*group.due_since, *group.last_sent + route.group_interval)
+                         : *group.due_since + route.group_wait;
+      if (route.active_time) {
+        at = route.active_time->NextOpen(std::chrono::ceil<std::chrono::seconds>(at),
+                                         config_->evaluation.zone);
+      }
+      if (at <= now) {
+        Flush(batch, now);
+        group.last_sent = now;
+        group.due_since.reset();
+      } else {
+        wake = std::min(wake.value_or(at), at);
+      }
+    } else {
+      group.due_since.reset();
+    }
+    groups.emplace(key, group);
+  }
+  groups_ = std::move(groups);  // groups without members are gone
+  WakeAt(wake);
+  Pump();
+}
+
+void Notifier::Flush(Batch& batch, TimePoint now) {
+  const config::Route& route = config_->routes[batch.route];
+  Notification n;
+  n.receiver = batch.receiver;
+  n.group_key = batch.key;
+  n.group_labels = batch.group_labels;
+  n.external_url = config_->server.external_url;
+  for (Alert& alert : batch.alerts) {
+    if (alert.firing || route.send_resolved) n.alerts.push_back(std::move(alert));
+  }
+  n.ComputeCommon();
+  for (const store::NoticeRow& notice : batch.notices) {
+    notices_[{notice.receiver, notice.alert}] =
+        Notice{notice.firing, notice.status, notice.severity, notice.at};
+  }
+  store::Store* store = persistence_.store();
+  if (n.alerts.empty()) {
+    // Only resolves, and this route does not send them: remember they are settled.
+    if (store != nullptr) {
+      if (auto error = store->SaveNotices(batch.notices)) {
+        log::Error("cannot save notification notices", {{"error", error->message}});
+      }
+    }
+    return;
+  }
+  store::OutboxRow row;
+  row.receiver = n.receiver;
+  row.payload = ToJson(n).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  row.created = now;
+  row.expires = now + options_.expiry;
+  row.next_attempt = TimePoint{};  // at once
+  std::optional<std::string> error = "the state store is not open";
+  if (store != nullptr) {
+    auto id = store->Enqueue(row, batch.notices);
+    if (auto* e = std::get_if<store::Error>(&id)) {
+      error = e->message;
+    } else {
+      row.id = std::get<std::int64_t>(id);
+      error.reset();
+    }
+  }
+  if (error) {
+    // Sent anyway, but not durable: a restart before delivery loses it.
+    row.id = next_memory_id_--;
+    log::Error("notification not written to the store; sending it without a retry guarantee",
+               {{"receiver", n.receiver}, {"error", *error}});
+  }
+  log::Info("notification queued", {{"receiver", n.receiver},
+                                    {"group", n.group_key},
+                                    {"status", std::string(n.Status())},
+                                    {"alerts", std::to_string(n.alerts.size())}});
+  const std::int64_t id = row.id;
+  outbox_[id] = Entry{std::move(row), false};
+}
+
+void Notifier::WakeAt(std::optional<TimePoint> at) {
+  if (!at || stopped_) return;
+  const auto delay = *at - std::chrono::system_clock::now();
+  reconcile_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     std::max(delay, SysDuration::zero())) +
+                                 std::chrono::milliseconds(1));
+  reconcile_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) Reconcile(std::chrono::system_clock::now());
+  });
+}
+
+void Notifier::Pump() {
+  if (stopped_) return;
+  const TimePoint now = std::chrono::system_clock::now();
+  std::map<std::string, std::size_t, std::less<>> busy;
+  for (const auto& [id, entry] : outbox_) {
+    if (entry.in_flight) ++busy[entry.row.receiver];
+  }
+  std::optional<TimePoint> wake;
+  // Receivers that can take another attempt; once none can, the rest of the queue waits.
+  std::size_t open = receivers_.size();
+  for (const auto& [name, count] : busy) {
+    if (count >= options_.max_in_flight_per_receiver && receivers_.contains(name)) --open;
+  }
+  for (auto it = outbox_.begin(); it != outbox_.end() && open > 0;) {
+    const std::int64_t id = it->first;
+    Entry& entry = it->second;
+    ++it;  // Drop() below erases the current entry
+    if (entry.in_flight) continue;
+    store::OutboxRow& row = entry.row;
+    if (now >= row.expires) {
+      Drop(id, "expired",
+           "not delivered within its expiry; last error: " +
+               (row.last_error.empty() ? std::string("none") : row.last_error));
+      continue;
+    }
+    if (row.next_attempt > now) {
+      wake = std::min(wake.value_or(row.next_attempt), row.next_attempt);
+      continue;
+    }
+    auto receiver = receivers_.find(row.receiver);
+    if (receiver == receivers_.end()) {
+      Drop(id, "failed", "receiver " + Quote(row.receiver) + " is no longer configured");
+      continue;
+    }
+    std::size_t& in_flight = busy[row.receiver];
+    if (in_flight >= options_.max_in_flight_per_receiver) continue;
+    std::optional<Notification> n =
+        FromJson(nlohmann::json::parse(row.payload, nullptr, /*allow_exceptions=*/false));
+    if (!n) {
+      Drop(id, "failed", "the stored notification is unreadable");
+      continue;
+    }
+    entry.in_flight = true;
+    if (++in_flight == options_.max_in_flight_per_receiver) --open;
+    ++row.attempts;
+    const std::uint64_t generation = generation_;
+    receiver->second->Send(*n, [this, id, generation](const Delivery& delivery) {
+      OnDelivery(id, generation, delivery);
+    });
+  }
+
+  // Ids grow with time: the first entry is the oldest.
+  const double oldest =
+      outbox_.empty()
+          ? 0.0
+          : std::max(
+                0.0,
+                std::chrono::duration<double>(now - outbox_.begin()->second.row.created).count());
+  oldest_pending_.Set(oldest);
+  queue_length_.Set(static_cast<double>(outbox_.size()));
+  if (wake) {
+    pump_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::max(*wake - now, SysDuration::zero())) +
+                              std::chrono::milliseconds(1));
+    pump_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) Pump();
+    });
+  }
+}
+
+void Notifier::OnDelivery(std::int64_t id, std::uint64_t generation, const Delivery& delivery) {
+  if (stopped_ || generation != generation_) return;
+  auto it = outbox_.find(id);
+  if (it == outbox_.end()) return;
+  store::OutboxRow& row = it->second.row;
+  it->second.in_flight = false;
+  const std::string receiver = row.receiver;
+  switch (delivery.outcome) {
+    case Delivery::Outcome::kDelivered: {
+      notifications_.Add({{"receiver", receiver}, {"result", "delivered"}}).Increment();
+      log::Info("notification delivered",
+                {{"receiver", receiver}, {"attempts", std::to_string(row.attempts)}});
+      if (store::Store* store = persistence_.store(); store != nullptr && id > 0) {
+        if (auto error = store->DeleteOutbox(id)) {
+          // It would be sent again after a restart: at least once, never lost.
+          log::Error("cannot remove a delivered notification from the outbox",
+                     {{"error", error->message}});
+        }
+      }
+      outbox_.erase(it);
+      break;
+    }
+    case Delivery::Outcome::kFailed:
+      Drop(id, "failed", delivery.error);
+      break;
+    case Delivery::Outcome::kRetry: {
+      notifications_.Add({{"receiver", receiver}, {"result", "retry"}}).Increment();
+      // Exponential backoff from min_backoff, capped, with ±20 % jitter so that receivers
+      // coming back are not hit by every queued message at once.
+      static thread_local std::mt19937_64 random{std::random_device{}()};
+      const double exponent = std::min(row.attempts - 1, 30);
+      double seconds =
+          std::chrono::duration<double>(options_.min_backoff).count() * std::pow(2.0, exponent);
+      seconds = std::min(seconds, std::chrono::duration<double>(options_.max_backoff).count());
+      seconds *= std::uniform_real_distribution<double>(0.8, 1.2)(random);
+      if (delivery.retry_after) {
+        seconds = std::max(seconds, static_cast<double>(delivery.retry_after->count()));
+      }
+      const TimePoint now = std::chrono::system_clock::now();
+      row.next_attempt =
+          now + std::chrono::duration_cast<SysDuration>(std::chrono::duration<double>(seconds));
+      row.last_error = delivery.error;
+      log::Warn("notification not delivered; will retry",
+                {{"receiver", receiver},
+                 {"attempts", std::to_string(row.attempts)},
+                 {"retry_in", rules::FormatNumber(seconds) + "s"},
+                 {"error", delivery.error}});
+      if (store::Store* store = persistence_.store(); store != nullptr && id > 0) {
+        if (auto error = store->UpdateOutbox(row)) {
+          log::Error("cannot save a notification's retry state", {{"error", error->message}});
+        }
+      }
+      break;
+    }
+  }
+  Pump();
+}
+
+void Notifier::Drop(std::int64_t id, std::string_view result, std::string_view why) {
+  auto it = outbox_.find(id);
+  if (it == outbox_.end()) return;
+  const std::string receiver = it->second.row.receiver;
+  notifications_.Add({{"receiver", receiver}, {"result", std::string(result)}}).Increment();
+  log::Error("notification dropped", {{"receiver", receiver},
+                                      {"result", std::string(result)},
+                                      {"attempts", std::to_string(it->second.row.attempts)},
+                                      {"error", std::string(why)}});
+  if (store::Store* store = persistence_.store(); store != nullptr && id > 0) {
+    if (auto error = store->DeleteOutbox(id)) {
+      log::Error("cannot remove a dropped notification from the outbox",
+                 {{"error", error->message}});
+    }
+  }
+  outbox_.erase(it);
+}
+
+}  // namespace kpid::notify

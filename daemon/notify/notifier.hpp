@@ -1,0 +1,135 @@
+// From alert states to delivered messages (DESIGN.md "Notifications"). After every
+// evaluation the notifier compares each alert's state with what each of its receivers was
+// last told (the notices, kept in the store) and, for what differs, builds grouped
+// notifications per route and receiver with Alertmanager's timing (group_wait,
+// group_interval, repeat_interval, send_resolved, active_time). A notification is written
+// to the outbox together with the notices it settles, in one transaction, and only then
+// sent; it is retried with exponential backoff and jitter until delivered, refused for good,
+// or expired. Comparing states rather than reacting to transitions makes it restart-safe:
+// after a crash, whatever was not queued is still different and gets queued; whatever was
+// queued is in the outbox. Silences from the config keep matching alerts out.
+//
+// Everything runs on the io thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "collectors/http/curl_multi.hpp"
+#include "daemon/config/config.hpp"
+#include "daemon/engine.hpp"
+#include "daemon/notify/notification.hpp"
+#include "daemon/notify/receiver.hpp"
+#include "daemon/persistence.hpp"
+
+namespace kpid::notify {
+
+// The routes (indexes into `routes`) an alert with `labels` goes to: the first that
+// matches, then, while each matched route has `continue`, the next matching ones. A route
+// without matchers matches every alert; a matcher on a label the alert lacks sees "".
+[[nodiscard]] std::vector<std::size_t> MatchRoutes(const std::vector<config::Route>& routes,
+                                                   const Labels& labels);
+
+// Builds the receivers of a config; the registry's by default, tests inject their own.
+using ReceiverFactory =
+    std::function<std::unique_ptr<Receiver>(const config::Receiver&, const ReceiverContext&)>;
+
+class Notifier {
+ public:
+  struct Options {
+    std::chrono::system_clock::duration expiry = std::chrono::hours(24);
+    std::chrono::system_clock::duration min_backoff = std::chrono::seconds(1);
+    std::chrono::system_clock::duration max_backoff = std::chrono::minutes(5);
+    std::size_t max_in_flight_per_receiver = 4;
+  };
+
+  Notifier(boost::asio::io_context& io, prometheus::Registry& registry, Persistence& persistence,
+           ReceiverFactory factory, Options options);
+  Notifier(boost::asio::io_context& io, prometheus::Registry& registry, Persistence& persistence,
+           ReceiverFactory factory);
+  ~Notifier();
+  Notifier(const Notifier&) = delete;
+  Notifier& operator=(const Notifier&) = delete;
+
+  // Takes a (new) config: routes, receivers (rebuilt; attempts in flight are retried),
+  // silences, external URL. `engine` must outlive the notifier.
+  void Apply(std::shared_ptr<const config::Config> config, const Engine& engine);
+
+  // Loads the outbox and the notices from the store, once it is open; sends what is due.
+  void Restore();
+
+  // Queues what the alert states call for as of `now` and sends what is due.
+  void Reconcile(TimePoint now);
+
+  // Abandons attempts in flight (they stay in the outbox) and stops the timers.
+  void Stop();
+
+  [[nodiscard]] std::size_t queue_length() const { return outbox_.size(); }
+
+ private:
+  struct Notice {
+    bool firing = false;
+    std::string status;
+    std::string severity;
+    TimePoint at;
+  };
+  struct Group {
+    std::optional<TimePoint> due_since;  // something in it changed and is not sent yet
+    std::optional<TimePoint> last_sent;
+  };
+  struct Entry {
+    store::OutboxRow row;
+    bool in_flight = false;
+  };
+  struct Batch;
+
+  void Flush(Batch& batch, TimePoint now);
+  void Pump();
+  void OnDelivery(std::int64_t id, std::uint64_t generation, const Delivery& delivery);
+  void Drop(std::int64_t id, std::string_view result, std::string_view why);
+  void WakeAt(std::optional<TimePoint> reconcile_at);
+  [[nodiscard]] bool Silenced(const Labels& labels, TimePoint now) const;
+  [[nodiscard]] std::chrono::system_clock::duration RepeatInterval(const config::Route& route,
+                                                                   std::string_view receiver) const;
+  [[nodiscard]] Alert MakeAlert(const KpiView& view, const AlertView& alert, bool firing,
+                                TimePoint now) const;
+
+  boost::asio::io_context& io_;
+  Persistence& persistence_;
+  ReceiverFactory factory_;
+  Options options_;
+  std::shared_ptr<const config::Config> config_;
+  const Engine* engine_ = nullptr;
+  collectors::http::CurlMulti curl_;
+  // Rebuilt by Apply(); `generation_` tells callbacks of replaced receivers apart.
+  std::map<std::string, std::unique_ptr<Receiver>, std::less<>> receivers_;
+  std::uint64_t generation_ = 0;
+  std::map<std::pair<std::string, std::string>, Notice> notices_;  // (receiver, alert id)
+  std::map<std::string, Group> groups_;                            // by group key
+  std::map<std::int64_t, Entry> outbox_;                           // by id, oldest first
+  std::int64_t next_memory_id_ = -1;  // ids of rows the store could not take
+  std::set<std::string> unrouted_logged_;
+  boost::asio::steady_timer reconcile_timer_;
+  boost::asio::steady_timer pump_timer_;
+  bool stopped_ = false;
+
+  prometheus::Family<prometheus::Counter>& notifications_;
+  prometheus::Counter& unrouted_;
+  prometheus::Gauge& queue_length_;
+  prometheus::Gauge& oldest_pending_;
+};
+
+}  // namespace kpid::notify

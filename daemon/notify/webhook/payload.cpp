@@ -1,0 +1,50 @@
+#include "daemon/notify/webhook/payload.hpp"
+
+#include <functional>
+#include <map>
+#include <string>
+
+namespace kpid::notify {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Go's zero time.Time, which Alertmanager writes as the endsAt of a firing alert.
+constexpr const char* kZeroTime = "0001-01-01T00:00:00Z";
+
+// Labels as a JSON object with sorted keys; on a repeated name the first value wins.
+Json LabelObject(const Labels& labels) {
+  std::map<std::string, std::string, std::less<>> sorted;
+  for (const auto& [name, value] : labels) sorted.emplace(name, value);
+  Json out = Json::object();
+  for (auto& [name, value] : sorted) out[name] = value;
+  return out;
+}
+
+}  // namespace
+
+nlohmann::ordered_json WebhookPayload(const Notification& n) {
+  Json alerts = Json::array();
+  for (const Alert& a : n.alerts) {
+    const bool ended = !a.firing && a.ends_at.has_value();
+    alerts.push_back(Json{{"status", a.firing ? "firing" : "resolved"},
+                          {"labels", LabelObject(a.labels)},
+                          {"annotations", LabelObject(a.annotations)},
+                          {"startsAt", FormatTime(a.starts_at)},
+                          {"endsAt", ended ? FormatTime(*a.ends_at) : std::string(kZeroTime)},
+                          {"generatorURL", a.generator_url},
+                          {"fingerprint", a.fingerprint}});
+  }
+  return Json{{"receiver", n.receiver},
+              {"status", std::string(n.Status())},
+              {"alerts", std::move(alerts)},
+              {"groupLabels", LabelObject(n.group_labels)},
+              {"commonLabels", LabelObject(n.common_labels)},
+              {"commonAnnotations", LabelObject(n.common_annotations)},
+              {"externalURL", n.external_url},
+              {"version", "4"},
+              {"groupKey", n.group_key},
+              {"truncatedAlerts", 0}};
+}
+
+}  // namespace kpid::notify
