@@ -6,6 +6,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "collectors/http/base64.hpp"
 #include "collectors/http/json_value.hpp"
 #include "daemon/config/duration.hpp"
 
@@ -43,25 +44,6 @@ bool IEquals(std::string_view a, std::string_view b) {
     return std::tolower(static_cast<unsigned char>(x)) ==
            std::tolower(static_cast<unsigned char>(y));
   });
-}
-
-std::string Base64(std::string_view data) {
-  static constexpr std::string_view kDigits =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (const char c : data) {
-    bits = (bits << 8) | static_cast<unsigned char>(c);
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      out += kDigits[(bits >> count) & 0x3f];
-    }
-  }
-  if (count > 0) out += kDigits[(bits << (6 - count)) & 0x3f];
-  while (out.size() % 4 != 0) out += '=';
-  return out;
 }
 
 std::string Info(CURL* easy, CURLINFO info) {
@@ -168,13 +150,7 @@ CollectError HttpCollector::Error(ErrorKind kind, const std::string& what) const
 }
 
 std::string HttpCollector::Redact(std::string text) const {
-  for (const std::string& secret : secrets_) {
-    for (auto at = text.find(secret); at != std::string::npos;
-         at = text.find(secret, at + config::Secret::kRedacted.size())) {
-      text.replace(at, secret.size(), config::Secret::kRedacted);
-    }
-  }
-  return text;
+  return config::RedactSecrets(std::move(text), secrets_);
 }
 
 std::string HttpCollector::SafeExcerpt(std::string_view text) const {

@@ -327,15 +327,7 @@ void Redactor::AddConnection(std::string_view connection) {
 }
 
 std::string Redactor::Scrub(std::string_view text) const {
-  std::string out(text);
-  for (const std::string& secret : secrets_) {
-    std::size_t pos = 0;
-    while ((pos = out.find(secret, pos)) != std::string::npos) {
-      out.replace(pos, secret.size(), config::Secret::kRedacted);
-      pos += config::Secret::kRedacted.size();
-    }
-  }
-  return out;
+  return config::RedactSecrets(std::string(text), secrets_);
 }
 
 }  // namespace kpid::collectors::sql

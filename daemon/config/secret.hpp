@@ -1,6 +1,7 @@
 // A string that must never reach a log, an error message, the API or metrics.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,18 @@ class Secret {
  private:
   std::string value_;
 };
+
+// `text` with every occurrence of each of `secrets` replaced by Secret::kRedacted, in the
+// order given (list longer secrets first when one can contain another).
+inline std::string RedactSecrets(std::string text, std::span<const std::string> secrets) {
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    for (auto at = text.find(secret); at != std::string::npos;
+         at = text.find(secret, at + Secret::kRedacted.size())) {
+      text.replace(at, secret.size(), Secret::kRedacted);
+    }
+  }
+  return text;
+}
 
 }  // namespace kpid::config

@@ -147,6 +147,13 @@ void Notifier::Apply(std::shared_ptr<const config::Config> config, const Engine&
   // Attempts of the replaced receivers will not answer: send those again.
   for (auto& [id, entry] : outbox_) entry.in_flight = false;
   groups_.clear();
+  // Resolved once here, not for every alert of every evaluation.
+  silences_.clear();
+  for (const config::Silence& s : config_->silences) {
+    silences_.push_back(
+        {rules::Resolve(s.starts, config_->evaluation.zone, rules::DayBound::kStart),
+         rules::Resolve(s.ends, config_->evaluation.zone, rules::DayBound::kEnd), &s});
+  }
   Pump();
 }
 
@@ -167,7 +174,7 @@ void Notifier::Restore() {
     log::Error("cannot load notification notices", {{"error", error->message}});
   } else {
     for (const store::NoticeRow& n : std::get<std::vector<store::NoticeRow>>(notices)) {
-      notices_[{n.receiver, n.alert}] = Notice{n.firing, n.status, n.severity, n.at};
+      notices_[{n.alert, n.receiver}] = Notice{n.firing, n.status, n.severity, n.at};
     }
   }
   if (!outbox_.empty()) {
@@ -177,13 +184,17 @@ void Notifier::Restore() {
 }
 
 bool Notifier::Silenced(const Labels& labels, TimePoint now) const {
-  const date::time_zone* zone = config_->evaluation.zone;
-  return std::any_of(
-      config_->silences.begin(), config_->silences.end(), [&](const config::Silence& s) {
-        const TimePoint starts = rules::Resolve(s.starts, zone, rules::DayBound::kStart);
-        const TimePoint ends = rules::Resolve(s.ends, zone, rules::DayBound::kEnd);
-        return starts <= now && now < ends && MatchesAll(s.matchers, labels);
-      });
+  return std::any_of(silences_.begin(), silences_.end(), [&](const ActiveSilence& s) {
+    return s.starts <= now && now < s.ends && MatchesAll(s.config->matchers, labels);
+  });
+}
+
+bool Notifier::ToldFiring(const std::string& alert) const {
+  for (auto it = notices_.lower_bound({alert, ""});
+       it != notices_.end() && it->first.first == alert; ++it) {
+    if (it->second.firing) return true;
+  }
+  return false;
 }
 
 Alert Notifier::MakeAlert(const KpiView& view, const AlertView& alert, bool firing,
@@ -237,6 +248,8 @@ void Notifier::Reconcile(TimePoint now) {
   for (const KpiView& view : engine_->kpis()) {
     for (const AlertView& alert : view.alerts) {
       const bool firing = alert.state.phase == rules::AlertPhase::kFiring;
+      // Most alerts are quiet and were never told: nothing to route.
+      if (!firing && !ToldFiring(alert.id)) continue;
       const std::string status =
           alert.state.status ? std::string(rules::StatusName(*alert.state.status)) : "";
       const std::string severity(rules::SeverityName(alert.state.severity));
@@ -254,7 +267,7 @@ void Notifier::Reconcile(TimePoint now) {
       for (std::size_t r : routes) {
         const config::Route& route = config_->routes[r];
         for (const std::string& receiver : route.receivers) {
-          auto told = notices_.find({receiver, alert.id});
+          auto told = notices_.find({alert.id, receiver});
           const bool told_firing = told != notices_.end() && told->second.firing;
           if (!firing && !told_firing) continue;  // nothing to tell, nothing to take back
           const SysDuration repeat = RepeatInterval(route, receiver);
@@ -325,7 +338,7 @@ void Notifier::Flush(Batch& batch, TimePoint now) {
   }
   n.ComputeCommon();
   for (const store::NoticeRow& notice : batch.notices) {
-    notices_[{notice.receiver, notice.alert}] =
+    notices_[{notice.alert, notice.receiver}] =
         Notice{notice.firing, notice.status, notice.severity, notice.at};
   }
   store::Store* store = persistence_.store();

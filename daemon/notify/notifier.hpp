@@ -95,6 +95,11 @@ class Notifier {
     bool in_flight = false;
   };
   struct Batch;
+  struct ActiveSilence {
+    TimePoint starts;
+    TimePoint ends;
+    const config::Silence* config;  // in config_
+  };
 
   void Flush(Batch& batch, TimePoint now);
   void Pump();
@@ -102,6 +107,8 @@ class Notifier {
   void Drop(std::int64_t id, std::string_view result, std::string_view why);
   void WakeAt(std::optional<TimePoint> reconcile_at);
   [[nodiscard]] bool Silenced(const Labels& labels, TimePoint now) const;
+  // Whether some receiver was last told that `alert` fires.
+  [[nodiscard]] bool ToldFiring(const std::string& alert) const;
   [[nodiscard]] std::chrono::system_clock::duration RepeatInterval(const config::Route& route,
                                                                    std::string_view receiver) const;
   [[nodiscard]] Alert MakeAlert(const KpiView& view, const AlertView& alert, bool firing,
@@ -117,10 +124,11 @@ class Notifier {
   // Rebuilt by Apply(); `generation_` tells callbacks of replaced receivers apart.
   std::map<std::string, std::unique_ptr<Receiver>, std::less<>> receivers_;
   std::uint64_t generation_ = 0;
-  std::map<std::pair<std::string, std::string>, Notice> notices_;  // (receiver, alert id)
-  std::map<std::string, Group> groups_;                            // by group key
-  std::map<std::int64_t, Entry> outbox_;                           // by id, oldest first
-  std::int64_t next_memory_id_ = -1;  // ids of rows the store could not take
+  std::map<std::pair<std::string, std::string>, Notice> notices_;  // (alert id, receiver)
+  std::vector<ActiveSilence> silences_;
+  std::map<std::string, Group> groups_;   // by group key
+  std::map<std::int64_t, Entry> outbox_;  // by id, oldest first
+  std::int64_t next_memory_id_ = -1;      // ids of rows the store could not take
   std::set<std::string> unrouted_logged_;
   boost::asio::steady_timer reconcile_timer_;
   boost::asio::steady_timer pump_timer_;

@@ -19,12 +19,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "collectors/http/base64.hpp"
 #include "daemon/config/duration.hpp"
 #include "daemon/notify/email/settings.hpp"
 #include "daemon/notify/message.hpp"
 
 namespace kpid::notify::email {
 namespace {
+
+using collectors::http::Base64;
 
 using collectors::http::EasyHandle;
 using collectors::http::Slist;
@@ -40,25 +43,6 @@ std::string Hex64(std::uint64_t v) {
   std::array<char, 17> buffer{};
   std::snprintf(buffer.data(), buffer.size(), "%016llx", static_cast<unsigned long long>(v));
   return buffer.data();
-}
-
-std::string Base64(std::string_view data) {
-  static constexpr std::string_view kDigits =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (const char c : data) {
-    bits = (bits << 8) | static_cast<unsigned char>(c);
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      out += kDigits[(bits >> count) & 0x3f];
-    }
-  }
-  if (count > 0) out += kDigits[(bits << (6 - count)) & 0x3f];
-  while (out.size() % 4 != 0) out += '=';
-  return out;
 }
 
 // RFC 5322 section 3.3, always in UTC: "Tue, 05 May 2026 14:03:07 +0000". Spelled out
@@ -396,13 +380,7 @@ class EmailReceiver final : public Receiver {
   }
 
   std::string Redact(std::string text) const {
-    for (const std::string& secret : secrets_) {
-      for (auto at = text.find(secret); at != std::string::npos;
-           at = text.find(secret, at + config::Secret::kRedacted.size())) {
-        text.replace(at, secret.size(), config::Secret::kRedacted);
-      }
-    }
-    return text;
+    return config::RedactSecrets(std::move(text), secrets_);
   }
 
   void Post(Done done, Delivery delivery) {

@@ -214,13 +214,7 @@ class SlackReceiver final : public Receiver {
   }
 
   std::string Redact(std::string text) const {
-    for (const std::string& secret : secrets_) {
-      for (auto at = text.find(secret); at != std::string::npos;
-           at = text.find(secret, at + config::Secret::kRedacted.size())) {
-        text.replace(at, secret.size(), config::Secret::kRedacted);
-      }
-    }
-    return text;
+    return config::RedactSecrets(std::move(text), secrets_);
   }
 
   void Post(Done done, Delivery delivery) {

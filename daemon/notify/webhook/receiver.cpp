@@ -8,6 +8,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "collectors/http/base64.hpp"
 #include "collectors/http/json_value.hpp"
 #include "daemon/config/duration.hpp"
 #include "daemon/notify/webhook/payload.hpp"
@@ -15,6 +16,8 @@
 
 namespace kpid::notify::webhook {
 namespace {
+
+using collectors::http::Base64;
 
 using collectors::http::CurlMulti;
 using collectors::http::EasyHandle;
@@ -53,25 +56,6 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
   while (!s.empty() && space(s.back())) s.remove_suffix(1);
   return s;
-}
-
-std::string Base64(std::string_view data) {
-  static constexpr std::string_view kDigits =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (const char c : data) {
-    bits = (bits << 8) | static_cast<unsigned char>(c);
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      out += kDigits[(bits >> count) & 0x3f];
-    }
-  }
-  if (count > 0) out += kDigits[(bits << (6 - count)) & 0x3f];
-  while (out.size() % 4 != 0) out += '=';
-  return out;
 }
 
 // For statuses whose line carries no reason phrase (HTTP/2, terse servers).
@@ -316,13 +300,7 @@ void JsonPoster::Post(std::string body, Receiver::Done done) {
 }
 
 std::string JsonPoster::Redact(std::string text) const {
-  for (const std::string& secret : secrets_) {
-    for (auto at = text.find(secret); at != std::string::npos;
-         at = text.find(secret, at + config::Secret::kRedacted.size())) {
-      text.replace(at, secret.size(), config::Secret::kRedacted);
-    }
-  }
-  return text;
+  return config::RedactSecrets(std::move(text), secrets_);
 }
 
 Delivery JsonPoster::Classify(CURLcode code, CURL* easy, const Transfer& t) const {
