@@ -36,6 +36,8 @@ peers=(
   odbc-postgresql            # an ODBC driver for the ODBC collector tests
   python3 python3-aiosmtpd
   systemd                    # systemd-analyze verify
+  chromium                   # headless status page tests
+  wrk                        # HTTP benchmarks (tests/bench)
 )
 
 wanted=("${build[@]}" "${peers[@]}")
