@@ -29,6 +29,9 @@ struct Sample {
 
 // What went wrong, as a metric label value (kpid_collector_runs_total{result}).
 enum class ErrorKind { kTimeout, kConnect, kAuth, kQuery, kParse, kEmpty, kTooLarge, kInternal };
+inline constexpr ErrorKind kAllErrorKinds[] = {
+    ErrorKind::kTimeout, ErrorKind::kConnect, ErrorKind::kAuth,     ErrorKind::kQuery,
+    ErrorKind::kParse,   ErrorKind::kEmpty,   ErrorKind::kTooLarge, ErrorKind::kInternal};
 std::string_view ErrorKindName(ErrorKind kind);
 
 // `message` names the source and what failed, never a secret (password, token, URL with

@@ -48,7 +48,25 @@ Json GoalJson(const rules::KpiSpec& spec) {
   return goal;
 }
 
-Json AlertJson(const AlertView& alert) {
+Json SilencedBy(const KpiView& view, const AlertView& alert, const SilenceLookup& silenced) {
+  Json ids = Json::array();
+  if (silenced) {
+    for (std::string& id : silenced(view, alert)) ids.push_back(std::move(id));
+  }
+  return ids;
+}
+
+// The alert's `for`: how long its condition must hold before it fires.
+rules::Duration ForDuration(const config::Kpi& kpi, const AlertView& alert) {
+  if (alert.rule == "goal")
+    return kpi.goal ? rules::Duration(kpi.goal->for_duration) : rules::Duration::zero();
+  for (const config::Rule& r : kpi.rules) {
+    if (r.name == alert.rule) return std::chrono::duration_cast<rules::Duration>(r.for_duration);
+  }
+  return rules::Duration::zero();
+}
+
+Json AlertJson(const KpiView& view, const AlertView& alert, const SilenceLookup& silenced) {
   const rules::AlertState& s = alert.state;
   return {{"id", alert.id},
           {"rule", alert.rule},
@@ -59,7 +77,8 @@ Json AlertJson(const AlertView& alert) {
           {"fired_at", Time(s.fired_at)},
           {"resolved_at", Time(s.resolved_at)},
           {"summary", alert.summary},
-          {"description", alert.description}};
+          {"description", alert.description},
+          {"silenced_by", SilencedBy(view, alert, silenced)}};
 }
 
 }  // namespace
@@ -80,7 +99,7 @@ std::optional<TimePoint> ParseTime(std::string_view text) {
   return rules::Resolve(*spec, nullptr, rules::DayBound::kStart);
 }
 
-Json KpiJson(const KpiView& view) {
+Json KpiJson(const KpiView& view, const SilenceLookup& silenced) {
   const config::Kpi& kpi = *view.config;
   const rules::Variables& v = view.evaluation.variables;
   Json j;
@@ -118,8 +137,27 @@ Json KpiJson(const KpiView& view) {
     j["error"] = nullptr;
   }
   Json alerts = Json::array();
-  for (const AlertView& alert : view.alerts) alerts.push_back(AlertJson(alert));
+  for (const AlertView& alert : view.alerts) alerts.push_back(AlertJson(view, alert, silenced));
   j["alerts"] = std::move(alerts);
+  return j;
+}
+
+Json ActiveAlertJson(const KpiView& view, const AlertView& alert, const SilenceLookup& silenced) {
+  const config::Kpi& kpi = *view.config;
+  const rules::AlertState& s = alert.state;
+  Json labels = Json::object();
+  for (const auto& [k, v] :
+       rules::AlertLabels(kpi.name, alert.id, alert.severity, s.status, kpi.labels)) {
+    labels[k] = v;
+  }
+  Json j = AlertJson(view, alert, silenced);
+  j["kpi"] = kpi.name;
+  j["labels"] = std::move(labels);
+  std::optional<TimePoint> fires_at;
+  if (s.phase == rules::AlertPhase::kPending && s.active_since) {
+    fires_at = *s.active_since + ForDuration(kpi, alert);
+  }
+  j["fires_at"] = Time(fires_at);
   return j;
 }
 

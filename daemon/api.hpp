@@ -3,6 +3,7 @@
 // (no sample yet, no forecast, a band goal's trajectory) are null.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,10 +22,20 @@ namespace kpid::api {
 // or a date-time without offset is read in UTC.
 [[nodiscard]] std::optional<TimePoint> ParseTime(std::string_view text);
 
+// The ids of the silences that cover an alert now.
+using SilenceLookup = std::function<std::vector<std::string>(const KpiView&, const AlertView&)>;
+
 // One KPI: name, title, unit, owner, labels, source/expr, value, timestamp, status, goal,
 // progress, expected, expected_progress, gap, forecast, forecast_progress, days_left,
-// error and alerts.
-[[nodiscard]] nlohmann::ordered_json KpiJson(const KpiView& view);
+// error and alerts (each with silenced_by, from `silenced` when given).
+[[nodiscard]] nlohmann::ordered_json KpiJson(const KpiView& view,
+                                             const SilenceLookup& silenced = nullptr);
+
+// One pending or firing alert for GET /api/v1/alerts: its KPI, its labels, state, timers
+// (fires_at: when a pending alert fires if its condition keeps holding), annotations and
+// silenced_by.
+[[nodiscard]] nlohmann::ordered_json ActiveAlertJson(const KpiView& view, const AlertView& alert,
+                                                     const SilenceLookup& silenced);
 
 // [{"timestamp": ..., "value": ...}, ...], oldest first.
 [[nodiscard]] nlohmann::ordered_json HistoryJson(std::span<const rules::Sample> samples);

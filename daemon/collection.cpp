@@ -64,6 +64,11 @@ void Collection::Apply(const config::Config& config, Scheduler* scheduler) {
   kpis_.clear();
 
   for (const config::Source& s : config.sources) {
+    // Every result of every source from the start, so that rate() sees the first failure.
+    runs_.Add({{"source", s.name}, {"result", "success"}});
+    for (collectors::ErrorKind k : collectors::kAllErrorKinds) {
+      runs_.Add({{"source", s.name}, {"result", std::string(collectors::ErrorKindName(k))}});
+    }
     const collectors::Kind* kind = lookup_(s.type);
     if (kind == nullptr) continue;  // the loader only accepts registered kinds
     auto source = std::make_shared<Source>();

@@ -25,7 +25,14 @@ Persistence::Persistence(prometheus::Registry& registry)
                    .Name("kpid_store_pending_writes")
                    .Help("Samples and alert states waiting for the store to take them.")
                    .Register(registry)
-                   .Add({})) {}
+                   .Add({})) {
+  // Every operation from the start, so that rate() sees the first failure.
+  for (const char* operation :
+       {"open", "append_samples", "dropped_sample", "save_alerts", "retain_alerts", "prune",
+        "load_silences", "save_silence", "prune_silences", "load_digest_runs", "save_digest_run"}) {
+    errors_.Add({{"operation", operation}});
+  }
+}
 
 bool Persistence::Open(const std::string& path) {
   path_ = path;

@@ -33,7 +33,7 @@ class Persistence {
   bool Open(const std::string& path);
 
   // The store, while it is open; for reads.
-  [[nodiscard]] store::Store* store() { return store_.get(); }
+  [[nodiscard]] store::Store* store() const { return store_.get(); }
   [[nodiscard]] const std::optional<std::string>& error() const { return error_; }
 
   void AppendSamples(std::vector<store::SampleRow> rows);
@@ -47,8 +47,10 @@ class Persistence {
   // Writes what is pending, if the store is there, before the daemon exits.
   void Flush();
 
- private:
+  // Counts and reports a failed store operation of another part (silences, digests).
   void Failed(std::string_view operation, const store::Error& error);
+
+ private:
   void Healthy();
   bool FlushPending();
 

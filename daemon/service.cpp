@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/api.hpp"
+#include "daemon/config/duration.hpp"
 #include "daemon/load_config.hpp"
 #include "daemon/log.hpp"
 #include "daemon/notify/registry.hpp"
@@ -26,9 +27,14 @@ constexpr std::size_t kMaxSeedSamples = 1'000'000;
 // How long an evaluation waits after a KPI's first collection, to catch others.
 constexpr auto kEvaluateSoonDelay = std::chrono::milliseconds(200);
 
+// Silence requests are a few hundred bytes; the server's limit is for config uploads.
+constexpr std::size_t kMaxApiBody = 64 << 10;
+
 // Samples per history answer of /api/v1/kpis/{name}?since=, by default and at most.
 constexpr std::size_t kDefaultHistoryLimit = 10'000;
 constexpr std::size_t kMaxHistoryLimit = 1'000'000;
+// Points of a ?step= answer at most, as Prometheus limits range queries.
+constexpr std::size_t kMaxHistoryPoints = 11'000;
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   // Runs over the longer input whatever the content, so timing reveals only lengths.
@@ -109,12 +115,7 @@ void Service::SetupRoutes() {
                               "kpid is ready.\n");
   });
   auto reload = [this](const http::Request& req, auto&) {
-    if (!Authorized(req)) {
-      http::Response res =
-          http::JsonError(req, beast_http::status::unauthorized, "missing or wrong bearer token");
-      res.set(beast_http::field::www_authenticate, "Bearer");
-      return res;
-    }
+    if (!Authorized(req)) return Unauthorized(req);
     if (std::optional<std::string> error = Reload("http")) {
       return http::JsonError(req, beast_http::status::internal_server_error,
                              "config rejected, the previous config keeps running: " + *error);
@@ -124,70 +125,273 @@ void Service::SetupRoutes() {
   router_.Add(beast_http::verb::post, "/-/reload", reload);
   router_.Add(beast_http::verb::put, "/-/reload", reload);
   SetupApiRoutes();
+  SetupAlertRoutes();
+  web::AddRoutes(router_, *this);
 }
+
+const std::vector<KpiView>& Service::Kpis() const { return engine_->kpis(); }
+
+const KpiView* Service::Find(std::string_view kpi) const { return engine_->Find(kpi); }
+
+std::vector<rules::Sample> Service::History(const std::string& kpi, TimePoint since,
+                                            std::size_t limit) const {
+  store::Store* store = persistence_.store();
+  if (store == nullptr) return {};
+  auto samples = store->Samples(kpi, since, limit);
+  if (auto* rows = std::get_if<std::vector<rules::Sample>>(&samples)) return std::move(*rows);
+  return {};
+}
+
+std::vector<web::SilenceNote> Service::Silences(const KpiView& kpi, TimePoint now) const {
+  std::vector<web::SilenceNote> notes;
+  for (const AlertView& alert : kpi.alerts) {
+    const auto labels = rules::AlertLabels(kpi.config->name, alert.id, alert.severity,
+                                           alert.state.status, kpi.config->labels);
+    for (const std::string& id : notifier_.silences().Matching(labels, now)) {
+      const notify::Silence* s = notifier_.silences().Find(id);
+      notes.push_back({s->id, alert.id, s->comment, s->created_by, s->ends});
+    }
+  }
+  return notes;
+}
+
+std::optional<TimePoint> Service::EvaluatedAt() const {
+  if (!evaluated_once_) return std::nullopt;
+  return last_evaluation_;
+}
+
+std::chrono::seconds Service::RefreshInterval() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(config_->evaluation.interval);
+}
+
+TimePoint Service::Now() const { return std::chrono::system_clock::now(); }
 
 void Service::SetupApiRoutes() {
   router_.Add(beast_http::verb::get, "/api/v1/kpis", [this](const http::Request& req, auto&) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const KpiView& view : engine_->kpis()) list.push_back(api::KpiJson(view));
+    const api::SilenceLookup silenced = SilenceLookup();
+    for (const KpiView& view : engine_->kpis()) list.push_back(api::KpiJson(view, silenced));
     nlohmann::ordered_json body;
     body["evaluated_at"] =
         evaluated_once_ ? nlohmann::ordered_json(api::FormatTime(last_evaluation_)) : nullptr;
     body["kpis"] = std::move(list);
     return http::JsonResponse(req, beast_http::status::ok, Dump(body));
   });
-  router_.Add(
-      beast_http::verb::get, "/api/v1/kpis/{name}",
-      [this](const http::Request& req, const http::PathParams& params) {
-        const std::string& name = params.find("name")->second;
-        const KpiView* view = engine_->Find(name);
-        if (view == nullptr) {
-          return http::JsonError(req, beast_http::status::not_found,
-                                 "no KPI named \"" + name + "\"");
+  router_.Add(beast_http::verb::get, "/api/v1/kpis/{name}",
+              [this](const http::Request& req, const http::PathParams& params) {
+                const std::string& name = params.find("name")->second;
+                const KpiView* view = engine_->Find(name);
+                if (view == nullptr) {
+                  return http::JsonError(req, beast_http::status::not_found,
+                                         "no KPI named \"" + name + "\"");
+                }
+                std::optional<http::PathParams> query = http::QueryParams(req);
+                if (!query) {
+                  return http::JsonError(req, beast_http::status::bad_request,
+                                         "malformed percent-encoding in the query string");
+                }
+                return KpiResponse(req, *view, *query);
+              });
+}
+
+http::Response Service::KpiResponse(const http::Request& req, const KpiView& view,
+                                    const http::PathParams& query) const {
+  auto bad = [&req](const std::string& message) {
+    return http::JsonError(req, beast_http::status::bad_request, message);
+  };
+  nlohmann::ordered_json body = api::KpiJson(view, SilenceLookup());
+  auto since = query.find("since");
+  if (since == query.end()) {
+    for (std::string_view key : {"until", "step", "limit"}) {
+      if (query.contains(key)) return bad(std::string(key) + ": needs since");
+    }
+    return http::JsonResponse(req, beast_http::status::ok, Dump(body));
+  }
+  std::optional<TimePoint> from = api::ParseTime(since->second);
+  if (!from) {
+    return bad("since: \"" + since->second +
+               "\" is not an RFC 3339 time like 2026-11-01T00:00:00Z");
+  }
+  TimePoint to = std::chrono::system_clock::now();
+  if (auto until = query.find("until"); until != query.end()) {
+    std::optional<TimePoint> parsed = api::ParseTime(until->second);
+    if (!parsed) {
+      return bad("until: \"" + until->second +
+                 "\" is not an RFC 3339 time like 2026-12-01T00:00:00Z");
+    }
+    to = *parsed;
+  }
+  if (to < *from) return bad("until: must not be before since");
+  std::optional<std::chrono::milliseconds> step;
+  if (auto s = query.find("step"); s != query.end()) {
+    step = config::ParseDuration(s->second);
+    if (!step || *step <= std::chrono::milliseconds::zero()) {
+      return bad("step: \"" + s->second + "\" is not a positive duration like 1h or 15m");
+    }
+    if ((to - *from) / *step >= static_cast<std::int64_t>(kMaxHistoryPoints)) {
+      return bad("step: more than " + std::to_string(kMaxHistoryPoints) +
+                 " points between since and until; use a larger step");
+    }
+  }
+  std::size_t limit = kDefaultHistoryLimit;
+  if (auto l = query.find("limit"); l != query.end()) {
+    std::size_t parsed = 0;
+    auto [end, ec] = std::from_chars(l->second.data(), l->second.data() + l->second.size(), parsed);
+    if (ec != std::errc() || end != l->second.data() + l->second.size() || parsed == 0 ||
+        parsed > kMaxHistoryLimit) {
+      return bad("limit: expected a whole number from 1 to " + std::to_string(kMaxHistoryLimit));
+    }
+    limit = parsed;
+  }
+  store::Store* store = persistence_.store();
+  if (store == nullptr) {
+    return http::JsonError(
+        req, beast_http::status::service_unavailable,
+        "history unavailable: state store failing: " + persistence_.error().value_or("not open"));
+  }
+  const std::string& name = view.config->name;
+  constexpr auto kMs = std::chrono::milliseconds(1);
+  std::vector<rules::Sample> rows;
+  bool truncated = false;
+  if (step) {
+    // One point per step: the newest sample in (t - step, t], stamped at t; none for an
+    // empty interval, so nothing is made up.
+    for (TimePoint t = *from; t <= to && rows.size() < limit; t += *step) {
+      auto newest = store->Samples(name, t - *step + kMs, t + kMs, 1);
+      if (auto* error = std::get_if<store::Error>(&newest)) {
+        return http::JsonError(req, beast_http::status::internal_server_error, error->message);
+      }
+      const auto& got = std::get<std::vector<rules::Sample>>(newest);
+      if (!got.empty()) rows.push_back({t, got.front().value});
+    }
+    truncated = rows.size() == limit;
+  } else {
+    auto samples = store->Samples(name, *from, to + kMs, limit);
+    if (auto* error = std::get_if<store::Error>(&samples)) {
+      return http::JsonError(req, beast_http::status::internal_server_error, error->message);
+    }
+    rows = std::get<std::vector<rules::Sample>>(std::move(samples));
+    truncated = rows.size() == limit;
+  }
+  body["history"] = api::HistoryJson(rows);
+  body["history_truncated"] = truncated;
+  return http::JsonResponse(req, beast_http::status::ok, Dump(body));
+}
+
+api::SilenceLookup Service::SilenceLookup() const {
+  return
+      [this, now = std::chrono::system_clock::now()](const KpiView& view, const AlertView& alert) {
+        return notifier_.silences().Matching(
+            rules::AlertLabels(view.config->name, alert.id, alert.severity, alert.state.status,
+                               view.config->labels),
+            now);
+      };
+}
+
+void Service::SetupAlertRoutes() {
+  router_.Add(beast_http::verb::get, "/api/v1/alerts", [this](const http::Request& req, auto&) {
+    const api::SilenceLookup silenced = SilenceLookup();
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const KpiView& view : engine_->kpis()) {
+      for (const AlertView& alert : view.alerts) {
+        if (alert.state.phase == rules::AlertPhase::kPending ||
+            alert.state.phase == rules::AlertPhase::kFiring) {
+          list.push_back(api::ActiveAlertJson(view, alert, silenced));
         }
-        std::optional<http::PathParams> query = http::QueryParams(req);
-        if (!query) {
-          return http::JsonError(req, beast_http::status::bad_request,
-                                 "malformed percent-encoding in the query string");
-        }
-        nlohmann::ordered_json body = api::KpiJson(*view);
-        auto since = query->find("since");
-        if (since == query->end())
-          return http::JsonResponse(req, beast_http::status::ok, Dump(body));
-        std::optional<TimePoint> from = api::ParseTime(since->second);
-        if (!from) {
-          return http::JsonError(
-              req, beast_http::status::bad_request,
-              "since: \"" + since->second + "\" is not an RFC 3339 time like 2026-11-01T00:00:00Z");
-        }
-        std::size_t limit = kDefaultHistoryLimit;
-        if (auto l = query->find("limit"); l != query->end()) {
-          std::size_t parsed = 0;
-          auto [end, ec] =
-              std::from_chars(l->second.data(), l->second.data() + l->second.size(), parsed);
-          if (ec != std::errc() || end != l->second.data() + l->second.size() || parsed == 0 ||
-              parsed > kMaxHistoryLimit) {
-            return http::JsonError(
-                req, beast_http::status::bad_request,
-                "limit: expected a whole number from 1 to " + std::to_string(kMaxHistoryLimit));
-          }
-          limit = parsed;
-        }
-        store::Store* store = persistence_.store();
-        if (store == nullptr) {
-          return http::JsonError(req, beast_http::status::service_unavailable,
-                                 "history unavailable: state store failing: " +
-                                     persistence_.error().value_or("not open"));
-        }
-        auto samples = store->Samples(name, *from, limit);
-        if (auto* error = std::get_if<store::Error>(&samples)) {
-          return http::JsonError(req, beast_http::status::internal_server_error, error->message);
-        }
-        const auto& rows = std::get<std::vector<rules::Sample>>(samples);
-        body["history"] = api::HistoryJson(rows);
-        body["history_truncated"] = rows.size() == limit;
-        return http::JsonResponse(req, beast_http::status::ok, Dump(body));
-      });
+      }
+    }
+    nlohmann::ordered_json body;
+    body["evaluated_at"] =
+        evaluated_once_ ? nlohmann::ordered_json(api::FormatTime(last_evaluation_)) : nullptr;
+    body["alerts"] = std::move(list);
+    return http::JsonResponse(req, beast_http::status::ok, Dump(body));
+  });
+
+  router_.Add(beast_http::verb::get, "/api/v1/silences", [this](const http::Request& req, auto&) {
+    const TimePoint now = std::chrono::system_clock::now();
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const notify::Silence* s : notifier_.silences().All()) {
+      list.push_back(notify::SilenceJson(*s, now));
+    }
+    return http::JsonResponse(req, beast_http::status::ok,
+                              Dump(nlohmann::ordered_json{{"silences", std::move(list)}}));
+  });
+  router_.Add(beast_http::verb::get, "/api/v1/silences/{id}",
+              [this](const http::Request& req, const http::PathParams& params) {
+                const std::string& id = params.find("id")->second;
+                const notify::Silence* s = notifier_.silences().Find(id);
+                if (s == nullptr) {
+                  return http::JsonError(req, beast_http::status::not_found,
+                                         "no silence with id \"" + id + "\"");
+                }
+                return http::JsonResponse(
+                    req, beast_http::status::ok,
+                    Dump(notify::SilenceJson(*s, std::chrono::system_clock::now())));
+              });
+  router_.Add(beast_http::verb::post, "/api/v1/silences", [this](const http::Request& req, auto&) {
+    if (!Authorized(req)) return Unauthorized(req);
+    if (req.body().size() > kMaxApiBody) {
+      return http::JsonError(req, beast_http::status::payload_too_large,
+                             "request body larger than " + std::to_string(kMaxApiBody) + " bytes");
+    }
+    auto body = nlohmann::json::parse(req.body(), nullptr, false);
+    if (body.is_discarded()) {
+      return http::JsonError(req, beast_http::status::bad_request,
+                             "request body is not valid JSON");
+    }
+    const TimePoint now = std::chrono::system_clock::now();
+    auto parsed = notify::ParseSilence(body, now);
+    if (auto* error = std::get_if<std::string>(&parsed)) {
+      return http::JsonError(req, beast_http::status::bad_request, *error);
+    }
+    auto added = notifier_.silences().Add(std::get<notify::Silence>(std::move(parsed)), now);
+    if (added.index() == 1) {
+      return http::JsonError(req, beast_http::status::service_unavailable, std::get<1>(added));
+    }
+    const std::string& id = std::get<0>(added);
+    const notify::Silence* s = notifier_.silences().Find(id);
+    log::Info("silence created",
+              {{"silence", id}, {"created_by", s->created_by}, {"ends", api::FormatTime(s->ends)}});
+    http::Response res =
+        http::JsonResponse(req, beast_http::status::created, Dump(notify::SilenceJson(*s, now)));
+    res.set(beast_http::field::location, "/api/v1/silences/" + id);
+    return res;
+  });
+  router_.Add(beast_http::verb::delete_, "/api/v1/silences/{id}",
+              [this](const http::Request& req, const http::PathParams& params) {
+                if (!Authorized(req)) return Unauthorized(req);
+                return ExpireSilence(req, params.find("id")->second);
+              });
+}
+
+http::Response Service::ExpireSilence(const http::Request& req, const std::string& id) {
+  const TimePoint now = std::chrono::system_clock::now();
+  std::string error;
+  switch (notifier_.silences().Expire(id, now, &error)) {
+    case notify::Silences::ExpireResult::kNotFound:
+      return http::JsonError(req, beast_http::status::not_found,
+                             "no silence with id \"" + id + "\"");
+    case notify::Silences::ExpireResult::kFromConfig:
+      return http::JsonError(
+          req, beast_http::status::conflict,
+          "silence \"" + id + "\" is defined in the config file; remove it there and reload");
+    case notify::Silences::ExpireResult::kStoreFailed:
+      return http::JsonError(req, beast_http::status::service_unavailable, error);
+    case notify::Silences::ExpireResult::kExpired:
+      break;
+  }
+  log::Info("silence expired", {{"silence", id}});
+  // What it held back is due now, not at the next evaluation.
+  notifier_.Reconcile(now);
+  return http::JsonResponse(req, beast_http::status::ok,
+                            Dump(notify::SilenceJson(*notifier_.silences().Find(id), now)));
+}
+
+http::Response Service::Unauthorized(const http::Request& req) {
+  http::Response res =
+      http::JsonError(req, beast_http::status::unauthorized, "missing or wrong bearer token");
+  res.set(beast_http::field::www_authenticate, "Bearer");
+  return res;
 }
 
 bool Service::Authorized(const http::Request& req) const {

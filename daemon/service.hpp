@@ -10,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "daemon/api.hpp"
 #include "daemon/collection.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/engine.hpp"
@@ -20,10 +21,12 @@
 #include "daemon/persistence.hpp"
 #include "daemon/scheduler.hpp"
 #include "daemon/systemd_notify.hpp"
+#include "daemon/web/status_page.hpp"
 
 namespace kpid {
 
-class Service {
+// Serves the status pages as their PageSource.
+class Service : private web::PageSource {
  public:
   // `initial` is a config that loaded without errors from `config_path`.
   Service(std::string config_path, config::Config initial);
@@ -37,6 +40,13 @@ class Service {
  private:
   void SetupRoutes();
   void SetupApiRoutes();
+  void SetupAlertRoutes();
+  // GET /api/v1/kpis/{name} with its query: since, until, step, limit.
+  http::Response KpiResponse(const http::Request& req, const KpiView& view,
+                             const http::PathParams& query) const;
+  http::Response ExpireSilence(const http::Request& req, const std::string& id);
+  static http::Response Unauthorized(const http::Request& req);
+  [[nodiscard]] api::SilenceLookup SilenceLookup() const;
   void ApplyConfig();
   // Seeds the engine's windows of `kpis` and restores alert states from the store.
   void Restore(const std::vector<std::string>& kpis, bool alerts);
@@ -52,6 +62,17 @@ class Service {
   void ArmWatchdog();
   bool Authorized(const http::Request& req) const;
   std::string StatusLine() const;
+
+  // web::PageSource
+  [[nodiscard]] const std::vector<KpiView>& Kpis() const override;
+  [[nodiscard]] const KpiView* Find(std::string_view kpi) const override;
+  [[nodiscard]] std::vector<rules::Sample> History(const std::string& kpi, TimePoint since,
+                                                   std::size_t limit) const override;
+  [[nodiscard]] std::vector<web::SilenceNote> Silences(const KpiView& kpi,
+                                                       TimePoint now) const override;
+  [[nodiscard]] std::optional<TimePoint> EvaluatedAt() const override;
+  [[nodiscard]] std::chrono::seconds RefreshInterval() const override;
+  [[nodiscard]] TimePoint Now() const override;
 
   std::string config_path_;
   std::shared_ptr<const config::Config> config_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
@@ -14,6 +15,19 @@ enum class Status { kMissed, kOffTrack, kNoData, kAtRisk, kOnTrack, kAchieved };
 inline constexpr std::array<Status, 6> kAllStatuses = {Status::kMissed,  Status::kOffTrack,
                                                        Status::kNoData,  Status::kAtRisk,
                                                        Status::kOnTrack, Status::kAchieved};
+
+// Most urgent first, as the status page, digests and summaries list KPIs: a goal that
+// can no longer be met, then off track, at risk, without fresh data, on track, achieved.
+inline constexpr std::array<Status, 6> kStatusesByUrgency = {Status::kMissed,  Status::kOffTrack,
+                                                             Status::kAtRisk,  Status::kNoData,
+                                                             Status::kOnTrack, Status::kAchieved};
+// The position of `status` in kStatusesByUrgency.
+[[nodiscard]] constexpr int UrgencyRank(Status status) {
+  for (std::size_t i = 0; i < kStatusesByUrgency.size(); ++i) {
+    if (kStatusesByUrgency[i] == status) return static_cast<int>(i);
+  }
+  return static_cast<int>(kStatusesByUrgency.size());
+}
 
 std::string_view StatusName(Status status);
 std::optional<Status> ParseStatus(std::string_view name);

@@ -694,6 +694,16 @@ class Loader {
       ok = false;
     }
     ok = Receivers(r, d.receivers) && ok;
+    for (const std::string& receiver_name : d.receivers) {
+      // Alertmanager takes alerts; a status report has no place there.
+      const Receiver* receiver = config_.FindReceiver(receiver_name);
+      if (receiver != nullptr && receiver->type == "alertmanager") {
+        r.Error("receivers", "receiver " + Quote(receiver_name) +
+                                 " is an alertmanager receiver, which takes alerts, not digests; "
+                                 "use an email, slack, webhook or file receiver");
+        ok = false;
+      }
+    }
     d.matchers = Matchers(r, ok);
     d.title = r.String("title").value_or("");
     r.Finish();

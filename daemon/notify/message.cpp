@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 #include <set>
 
 #include <date/date.h>
 
 #include "rules/annotation.hpp"
+#include "rules/status.hpp"
 
 namespace kpid::notify {
 namespace {
@@ -89,6 +92,14 @@ std::string LabelsText(const Labels& labels, bool own) {
     out += k + "=" + v;
   }
   return out;
+}
+
+// 0.5 -> "50 %", with one decimal under 10 %.
+std::string Percent(double ratio) {
+  const double pct = ratio * 100.0;
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, std::fabs(pct) < 10.0 ? "%.1f %%" : "%.0f %%", pct);
+  return buffer;
 }
 
 std::string Plural(std::size_t n, std::string_view one, std::string_view many) {
@@ -178,6 +189,10 @@ std::string ValueSummary(const Figures& f) {
 }
 
 std::string Subject(const Notification& n) {
+  if (n.digest) {
+    return TruncateText(OneLine((n.test ? "[TEST] " : "[DIGEST] ") + DigestSummary(*n.digest)),
+                        kMaxSubject);
+  }
   std::size_t firing = 0;
   for (const Alert& a : n.alerts) firing += a.firing ? 1 : 0;
   const std::size_t resolved = n.alerts.size() - firing;
@@ -288,6 +303,15 @@ std::string AlertText(const Notification& n, const Alert& alert) {
 std::string TextBody(const Notification& n) {
   std::string out = Subject(n) + "\n\n";
   if (n.test) out += TestNotice(n) + "\n\n";
+  if (n.digest) {
+    for (const DigestKpi& kpi : n.digest->kpis) {
+      out += DigestHeadline(kpi) + "\n";
+      for (const Fact& fact : DigestFacts(kpi)) AppendFact(out, fact.name, fact.value);
+      if (!kpi.link.empty()) out += "  " + kpi.link + "\n";
+      out += "\n";
+    }
+    if (n.digest->kpis.empty()) out += "No KPI matches this digest.\n\n";
+  }
   const std::vector<const Alert*> alerts = OrderedAlerts(n);
   const bool headings = n.alerts.size() > 1;
   std::size_t firing = 0;
@@ -303,6 +327,76 @@ std::string TextBody(const Notification& n) {
   if (!n.external_url.empty()) out += "Status page: " + n.external_url + "\n";
   out += "Sent by kpid.\n";
   return out;
+}
+
+std::string Sparkline(const std::vector<double>& values) {
+  static constexpr std::string_view kBlocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  double lo = std::numeric_limits<double>::infinity();
+  double hi = -lo;
+  for (double v : values) {
+    if (!std::isfinite(v)) continue;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  std::string out;
+  for (double v : values) {
+    if (!std::isfinite(v)) {
+      out += ' ';
+      continue;
+    }
+    // A flat line sits in the middle rather than on the floor.
+    const double x = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+    out += kBlocks[std::min<std::size_t>(7, static_cast<std::size_t>(std::lround(x * 7.0)))];
+  }
+  return out;
+}
+
+std::string DigestSummary(const DigestReport& digest) {
+  std::string out = digest.title + ": ";
+  bool any = false;
+  for (rules::Status s : rules::kStatusesByUrgency) {
+    const std::string_view status = rules::StatusName(s);
+    const auto n = static_cast<std::size_t>(
+        std::count_if(digest.kpis.begin(), digest.kpis.end(),
+                      [&](const DigestKpi& k) { return k.status == status; }));
+    if (n == 0) continue;
+    out += (any ? ", " : "") + std::to_string(n) + " " + StatusWords(status);
+    any = true;
+  }
+  const auto without = static_cast<std::size_t>(std::count_if(
+      digest.kpis.begin(), digest.kpis.end(), [](const DigestKpi& k) { return k.status.empty(); }));
+  if (without > 0) out += (any ? ", " : "") + Plural(without, "KPI", "KPIs") + " without a goal";
+  if (digest.kpis.empty()) out += "no KPIs";
+  return out;
+}
+
+std::string DigestHeadline(const DigestKpi& kpi) {
+  const std::string title = kpi.figures.title.empty() ? kpi.kpi : kpi.figures.title;
+  return OneLine(title + ": " + (kpi.status.empty() ? "no goal" : StatusWords(kpi.status)));
+}
+
+std::vector<Fact> DigestFacts(const DigestKpi& kpi) {
+  const Figures& f = kpi.figures;
+  std::vector<Fact> facts;
+  facts.push_back({"Value", ValueSummary(f)});
+  if (std::isfinite(f.progress)) {
+    std::string progress = Percent(f.progress);
+    if (std::isfinite(f.expected_progress)) {
+      progress += " (expected " + Percent(f.expected_progress) + ")";
+    }
+    facts.push_back({"Progress", std::move(progress)});
+  }
+  if (std::isfinite(f.forecast)) {
+    facts.push_back(
+        {"Forecast", Quantity(f.forecast, f.unit) +
+                         (f.deadline ? " by " + Day(*f.deadline) : " at the deadline")});
+  }
+  if (std::isfinite(f.days_left)) facts.push_back({"Days left", DaysLeft(f.days_left)});
+  if (!f.owner.empty()) facts.push_back({"Owner", f.owner});
+  if (std::string trend = Sparkline(kpi.trend); !trend.empty()) {
+    facts.push_back({"Trend", std::move(trend)});
+  }
+  return facts;
 }
 
 std::string TruncateText(std::string_view text, std::size_t max_units) {

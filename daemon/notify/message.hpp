@@ -69,8 +69,24 @@ struct Fact {
 [[nodiscard]] std::string AlertText(const Notification& n, const Alert& alert);
 
 // The whole plain-text message: subject, test notice, every alert's paragraph (firing
-// first), and the status page link. Lines end with '\n'.
+// first) or every digest KPI's, and the status page link. Lines end with '\n'.
 [[nodiscard]] std::string TextBody(const Notification& n);
+
+// --- Digests -----------------------------------------------------------------------------
+
+// A sparkline of `values` in Unicode block elements (▁▂▃▄▅▆▇█), scaled between their min
+// and max; a value that is not a number is a space. "" for no values.
+[[nodiscard]] std::string Sparkline(const std::vector<double>& values);
+
+// "Weekly finance review: 1 off track, 2 at risk, 3 on track" (statuses worst first).
+[[nodiscard]] std::string DigestSummary(const DigestReport& digest);
+
+// The headline of one KPI in a digest: "Quarterly revenue: off track".
+[[nodiscard]] std::string DigestHeadline(const DigestKpi& kpi);
+
+// The facts of one KPI in a digest: Value, Goal, Progress (vs expected), Forecast, Days
+// left, Owner, Trend (the sparkline). Facts without a value are left out, except Value.
+[[nodiscard]] std::vector<Fact> DigestFacts(const DigestKpi& kpi);
 
 // At most `max_units` UTF-16 code units of UTF-8 `text` (Slack counts characters this way;
 // a character outside the BMP counts twice), cut on a character boundary and ending with

@@ -75,6 +75,37 @@ Figures ReadFigures(const Json& j) {
   return f;
 }
 
+Json DigestJson(const DigestReport& d) {
+  Json kpis = Json::array();
+  for (const DigestKpi& k : d.kpis) {
+    Json trend = Json::array();
+    for (double v : k.trend) trend.push_back(Number(v));
+    kpis.push_back({{"kpi", k.kpi},
+                    {"status", k.status},
+                    {"figures", FiguresJson(k.figures)},
+                    {"trend", std::move(trend)},
+                    {"link", k.link}});
+  }
+  return {{"name", d.name}, {"title", d.title}, {"at_ms", Millis(d.at)}, {"kpis", std::move(kpis)}};
+}
+
+DigestReport ReadDigest(const Json& j) {
+  DigestReport d;
+  d.name = j.at("name").get<std::string>();
+  d.title = j.at("title").get<std::string>();
+  d.at = FromMillis(j.at("at_ms").get<std::int64_t>());
+  for (const Json& k : j.at("kpis")) {
+    DigestKpi kpi;
+    kpi.kpi = k.at("kpi").get<std::string>();
+    kpi.status = k.at("status").get<std::string>();
+    kpi.figures = ReadFigures(k.at("figures"));
+    for (const Json& v : k.at("trend")) kpi.trend.push_back(ReadNumber(v));
+    kpi.link = k.at("link").get<std::string>();
+    d.kpis.push_back(std::move(kpi));
+  }
+  return d;
+}
+
 }  // namespace
 
 std::string_view Alert::Label(std::string_view name) const {
@@ -85,6 +116,7 @@ std::string_view Alert::Label(std::string_view name) const {
 }
 
 std::string_view Notification::Status() const {
+  if (digest) return "digest";
   for (const Alert& a : alerts) {
     if (a.firing) return "firing";
   }
@@ -134,14 +166,16 @@ nlohmann::json ToJson(const Notification& n) {
                       {"fingerprint", a.fingerprint},
                       {"figures", FiguresJson(a.figures)}});
   }
-  return {{"receiver", n.receiver},
-          {"group_key", n.group_key},
-          {"group_labels", LabelsJson(n.group_labels)},
-          {"common_labels", LabelsJson(n.common_labels)},
-          {"common_annotations", LabelsJson(n.common_annotations)},
-          {"external_url", n.external_url},
-          {"test", n.test},
-          {"alerts", std::move(alerts)}};
+  Json j = {{"receiver", n.receiver},
+            {"group_key", n.group_key},
+            {"group_labels", LabelsJson(n.group_labels)},
+            {"common_labels", LabelsJson(n.common_labels)},
+            {"common_annotations", LabelsJson(n.common_annotations)},
+            {"external_url", n.external_url},
+            {"test", n.test},
+            {"alerts", std::move(alerts)}};
+  if (n.digest) j["digest"] = DigestJson(*n.digest);
+  return j;
 }
 
 std::optional<Notification> FromJson(const nlohmann::json& j) {
@@ -172,6 +206,7 @@ std::optional<Notification> FromJson(const nlohmann::json& j) {
       alert.figures = ReadFigures(a.at("figures"));
       n.alerts.push_back(std::move(alert));
     }
+    if (const auto digest = j.find("digest"); digest != j.end()) n.digest = ReadDigest(*digest);
     return n;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;

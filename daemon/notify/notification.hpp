@@ -53,6 +53,23 @@ struct Alert {
   [[nodiscard]] std::string_view Label(std::string_view name) const;
 };
 
+// One KPI in a digest, as of the digest's run.
+struct DigestKpi {
+  std::string kpi;
+  std::string status;  // the goal status, "" without a goal or before it is judged
+  Figures figures;
+  std::vector<double> trend;  // recent values, oldest first, for a sparkline
+  std::string link;           // the KPI on the status page, "" without external_url
+};
+
+// A scheduled status report ([[digest]]): every matching KPI, worst status first.
+struct DigestReport {
+  std::string name;
+  std::string title;  // the digest's title, or "KPI digest: <name>"
+  TimePoint at;
+  std::vector<DigestKpi> kpis;
+};
+
 struct Notification {
   std::string receiver;
   std::string group_key;  // identifies the route's group, like Alertmanager's groupKey
@@ -62,8 +79,10 @@ struct Notification {
   std::string external_url;  // [server] external_url: base of every link
   std::vector<Alert> alerts;
   bool test = false;  // `kpid notify-test`: say so in the message
+  // Set for a digest, which carries KPIs instead of alerts.
+  std::optional<DigestReport> digest;
 
-  // "firing" if any alert fires, else "resolved".
+  // "digest" for a digest; "firing" if any alert fires, else "resolved".
   [[nodiscard]] std::string_view Status() const;
   // Fills common_labels and common_annotations from the alerts.
   void ComputeCommon();

@@ -8,6 +8,7 @@
 #include <date/tz.h>
 
 #include "daemon/log.hpp"
+#include "daemon/notify/figures.hpp"
 #include "rules/annotation.hpp"
 #include "rules/time_spec.hpp"
 
@@ -32,30 +33,6 @@ bool MatchesAll(const std::vector<config::Matcher>& matchers, const Labels& labe
 }
 
 std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-// A day in `zone` ("2026-12-31") for an end-of-day instant: the day that ends there.
-std::string EndDay(TimePoint end, const date::time_zone* zone) {
-  auto last = std::chrono::floor<std::chrono::seconds>(end) - std::chrono::seconds(1);
-  if (zone == nullptr) return date::format("%F", last);
-  return date::format("%F", date::make_zoned(zone, last));
-}
-
-std::string GoalText(const rules::KpiSpec& spec, const std::string& unit,
-                     const date::time_zone* zone) {
-  if (!spec.goal) return "";
-  const std::string u = unit.empty() ? "" : " " + unit;
-  if (const auto* d = std::get_if<rules::DeadlineGoal>(&spec.goal->kind)) {
-    return rules::FormatNumber(d->target) + u + " by " + EndDay(d->deadline, zone);
-  }
-  const auto& band = std::get<rules::BandGoal>(spec.goal->kind);
-  if (band.min && band.max) {
-    return "between " + rules::FormatNumber(*band.min) + u + " and " +
-           rules::FormatNumber(*band.max) + u;
-  }
-  if (band.max) return "at most " + rules::FormatNumber(*band.max) + u;
-  if (band.min) return "at least " + rules::FormatNumber(*band.min) + u;
-  return "";
-}
 
 std::string GroupLabelsText(const Labels& labels) {
   std::string out = "{";
@@ -101,6 +78,8 @@ Notifier::Notifier(boost::asio::io_context& io, prometheus::Registry& registry,
       factory_(std::move(factory)),
       options_(options),
       curl_(io),
+      silences_(persistence),
+      digests_(persistence),
       reconcile_timer_(io),
       pump_timer_(io),
       notifications_(prometheus::BuildCounter()
@@ -140,6 +119,10 @@ void Notifier::Apply(std::shared_ptr<const config::Config> config, const Engine&
   ++generation_;
   receivers_.clear();
   for (const config::Receiver& r : config_->receivers) {
+    // Every result from the start, so that rate() sees the first failure.
+    for (const char* result : {"delivered", "retry", "failed", "expired"}) {
+      notifications_.Add({{"receiver", r.name}, {"result", result}});
+    }
     if (auto receiver = factory_(r, ReceiverContext{io_, curl_})) {
       receivers_.emplace(r.name, std::move(receiver));
     }
@@ -147,19 +130,15 @@ void Notifier::Apply(std::shared_ptr<const config::Config> config, const Engine&
   // Attempts of the replaced receivers will not answer: send those again.
   for (auto& [id, entry] : outbox_) entry.in_flight = false;
   groups_.clear();
-  // Resolved once here, not for every alert of every evaluation.
-  silences_.clear();
-  for (const config::Silence& s : config_->silences) {
-    silences_.push_back(
-        {rules::Resolve(s.starts, config_->evaluation.zone, rules::DayBound::kStart),
-         rules::Resolve(s.ends, config_->evaluation.zone, rules::DayBound::kEnd), &s});
-  }
+  silences_.Apply(*config_);
+  digests_.Apply(config_, engine);
   Pump();
 }
 
 void Notifier::Restore() {
   store::Store* store = persistence_.store();
   if (store == nullptr) return;
+  silences_.Restore();
   auto outbox = store->LoadOutbox();
   if (auto* error = std::get_if<store::Error>(&outbox)) {
     log::Error("cannot load the notification outbox", {{"error", error->message}});
@@ -183,12 +162,6 @@ void Notifier::Restore() {
   Pump();
 }
 
-bool Notifier::Silenced(const Labels& labels, TimePoint now) const {
-  return std::any_of(silences_.begin(), silences_.end(), [&](const ActiveSilence& s) {
-    return s.starts <= now && now < s.ends && MatchesAll(s.config->matchers, labels);
-  });
-}
-
 bool Notifier::ToldFiring(const std::string& alert) const {
   for (auto it = notices_.lower_bound({alert, ""});
        it != notices_.end() && it->first.first == alert; ++it) {
@@ -210,25 +183,7 @@ Alert Notifier::MakeAlert(const KpiView& view, const AlertView& alert, bool firi
   if (!firing) out.ends_at = state.resolved_at.value_or(now);
   out.generator_url = config_->server.external_url + "/#" + kpi.name;
   out.fingerprint = Fingerprint(alert.id);
-  const rules::Variables& v = view.evaluation.variables;
-  Figures& f = out.figures;
-  f.title = kpi.title;
-  f.unit = kpi.unit;
-  f.owner = kpi.owner;
-  f.goal = GoalText(view.spec, kpi.unit, config_->evaluation.zone);
-  f.value = view.latest ? view.latest->value : kNoValue;
-  f.target = v.target;
-  f.baseline = v.baseline;
-  f.expected = v.expected;
-  f.progress = v.progress;
-  f.expected_progress = v.expected_progress;
-  f.forecast = v.forecast;
-  f.days_left = v.days_left;
-  if (view.spec.goal) {
-    if (const auto* d = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind)) {
-      f.deadline = d->deadline;
-    }
-  }
+  out.figures = KpiFigures(view, config_->evaluation.zone);
   return out;
 }
 
@@ -244,6 +199,10 @@ SysDuration Notifier::RepeatInterval(const config::Route& route, std::string_vie
 
 void Notifier::Reconcile(TimePoint now) {
   if (stopped_ || engine_ == nullptr || !config_) return;
+  if (!last_silence_prune_ || now - *last_silence_prune_ >= std::chrono::hours(1)) {
+    silences_.Prune(now);
+    last_silence_prune_ = now;
+  }
   std::map<std::string, Batch> batches;
   for (const KpiView& view : engine_->kpis()) {
     for (const AlertView& alert : view.alerts) {
@@ -255,7 +214,7 @@ void Notifier::Reconcile(TimePoint now) {
       const std::string severity(rules::SeverityName(alert.state.severity));
       const Labels labels = rules::AlertLabels(view.config->name, alert.id, alert.state.severity,
                                                alert.state.status, view.config->labels);
-      if (firing && Silenced(labels, now)) continue;
+      if (firing && silences_.Silenced(labels, now)) continue;
       const std::vector<std::size_t> routes = MatchRoutes(config_->routes, labels);
       if (routes.empty()) {
         if (firing && unrouted_logged_.insert(alert.id).second) {
@@ -322,6 +281,10 @@ void Notifier::Reconcile(TimePoint now) {
     groups.emplace(key, group);
   }
   groups_ = std::move(groups);  // groups without members are gone
+  for (Digests::Run& run : digests_.Due(now, wake)) {
+    for (const Notification& n : run.notifications) Queue(n, {}, now);
+    digests_.MarkRun(run.digest, now);
+  }
   WakeAt(wake);
   Pump();
 }
@@ -351,6 +314,12 @@ void Notifier::Flush(Batch& batch, TimePoint now) {
     }
     return;
   }
+  Queue(n, batch.notices, now);
+}
+
+void Notifier::Queue(const Notification& n, std::span<const store::NoticeRow> notices,
+                     TimePoint now) {
+  store::Store* store = persistence_.store();
   store::OutboxRow row;
   row.receiver = n.receiver;
   row.payload = ToJson(n).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -359,7 +328,7 @@ void Notifier::Flush(Batch& batch, TimePoint now) {
   row.next_attempt = TimePoint{};  // at once
   std::optional<std::string> error = "the state store is not open";
   if (store != nullptr) {
-    auto id = store->Enqueue(row, batch.notices);
+    auto id = store->Enqueue(row, notices);
     if (auto* e = std::get_if<store::Error>(&id)) {
       error = e->message;
     } else {

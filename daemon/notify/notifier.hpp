@@ -7,7 +7,7 @@
 // sent; it is retried with exponential backoff and jitter until delivered, refused for good,
 // or expired. Comparing states rather than reacting to transitions makes it restart-safe:
 // after a crash, whatever was not queued is still different and gets queued; whatever was
-// queued is in the outbox. Silences from the config keep matching alerts out.
+// queued is in the outbox. Silences (config and API) keep matching alerts out.
 //
 // Everything runs on the io thread.
 #pragma once
@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,10 @@
 #include "collectors/http/curl_multi.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/engine.hpp"
+#include "daemon/notify/digest.hpp"
 #include "daemon/notify/notification.hpp"
 #include "daemon/notify/receiver.hpp"
+#include "daemon/notify/silences.hpp"
 #include "daemon/persistence.hpp"
 
 namespace kpid::notify {
@@ -79,6 +82,10 @@ class Notifier {
 
   [[nodiscard]] std::size_t queue_length() const { return outbox_.size(); }
 
+  // The silences it applies; the API adds and expires them.
+  [[nodiscard]] Silences& silences() { return silences_; }
+  [[nodiscard]] const Silences& silences() const { return silences_; }
+
  private:
   struct Notice {
     bool firing = false;
@@ -95,18 +102,14 @@ class Notifier {
     bool in_flight = false;
   };
   struct Batch;
-  struct ActiveSilence {
-    TimePoint starts;
-    TimePoint ends;
-    const config::Silence* config;  // in config_
-  };
 
   void Flush(Batch& batch, TimePoint now);
+  // Writes `n` to the outbox with the notices it settles (one transaction), then queues it.
+  void Queue(const Notification& n, std::span<const store::NoticeRow> notices, TimePoint now);
   void Pump();
   void OnDelivery(std::int64_t id, std::uint64_t generation, const Delivery& delivery);
   void Drop(std::int64_t id, std::string_view result, std::string_view why);
   void WakeAt(std::optional<TimePoint> reconcile_at);
-  [[nodiscard]] bool Silenced(const Labels& labels, TimePoint now) const;
   // Whether some receiver was last told that `alert` fires.
   [[nodiscard]] bool ToldFiring(const std::string& alert) const;
   [[nodiscard]] std::chrono::system_clock::duration RepeatInterval(const config::Route& route,
@@ -125,7 +128,9 @@ class Notifier {
   std::map<std::string, std::unique_ptr<Receiver>, std::less<>> receivers_;
   std::uint64_t generation_ = 0;
   std::map<std::pair<std::string, std::string>, Notice> notices_;  // (alert id, receiver)
-  std::vector<ActiveSilence> silences_;
+  Silences silences_;
+  Digests digests_;
+  std::optional<TimePoint> last_silence_prune_;
   std::map<std::string, Group> groups_;   // by group key
   std::map<std::int64_t, Entry> outbox_;  // by id, oldest first
   std::int64_t next_memory_id_ = -1;      // ids of rows the store could not take

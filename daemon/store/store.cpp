@@ -31,7 +31,7 @@ struct Migration {
 
 // Forward migrations, applied in order in one transaction. A released one is never edited:
 // a schema change is a new version at the end (and kSchemaVersion follows it).
-constexpr std::array<Migration, 3> kMigrations = {{
+constexpr std::array<Migration, 4> kMigrations = {{
     {1,
      "CREATE TABLE samples("
      "  kpi TEXT NOT NULL,"
@@ -73,6 +73,18 @@ constexpr std::array<Migration, 3> kMigrations = {{
      "  severity TEXT NOT NULL,"
      "  at_ms INTEGER NOT NULL,"
      "  PRIMARY KEY (receiver, alert)"
+     ") WITHOUT ROWID;"},
+    // Silences created through the API (as JSON, so a field can be added without a
+    // migration) and when each digest last ran.
+    {4,
+     "CREATE TABLE silences("
+     "  id TEXT PRIMARY KEY,"
+     "  body TEXT NOT NULL,"
+     "  ends_ms INTEGER NOT NULL"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE digest_runs("
+     "  name TEXT PRIMARY KEY,"
+     "  at_ms INTEGER NOT NULL"
      ") WITHOUT ROWID;"},
 }};
 static_assert(kMigrations.back().version == Store::kSchemaVersion);
@@ -199,6 +211,12 @@ std::int64_t CeilMs(TimePoint t) {
   return std::chrono::ceil<milliseconds>(t.time_since_epoch()).count();
 }
 
+// The exclusive upper bound of a range in stored milliseconds; max() means none.
+std::int64_t UntilMs(TimePoint t) {
+  if (t == TimePoint::max()) return std::numeric_limits<std::int64_t>::max();
+  return CeilMs(t);
+}
+
 // What a time_point of the system clock can hold; a row outside is damaged.
 constexpr std::int64_t kMinMs =
     std::chrono::duration_cast<milliseconds>(TimePoint::duration::min()).count();
@@ -288,6 +306,12 @@ struct Store::Statements {
   StmtPtr select_outbox;
   StmtPtr upsert_notice;
   StmtPtr select_notices;
+  // Null below schema version 4.
+  StmtPtr upsert_silence;
+  StmtPtr select_silences;
+  StmtPtr prune_silences;
+  StmtPtr upsert_digest_run;
+  StmtPtr select_digest_runs;
 };
 
 Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -426,8 +450,8 @@ std::optional<Error> Store::Initialize(Mode mode, bool in_memory) {
            {&statements->insert_sample,
             "INSERT OR REPLACE INTO samples(kpi, ts_ms, value) VALUES (?1, ?2, ?3)"},
            {&statements->select_samples,
-            "SELECT ts_ms, value FROM samples WHERE kpi = ?1 AND ts_ms >= ?2 "
-            "ORDER BY ts_ms DESC LIMIT ?3"},
+            "SELECT ts_ms, value FROM samples WHERE kpi = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 "
+            "ORDER BY ts_ms DESC LIMIT ?4"},
            {&statements->latest_sample,
             "SELECT ts_ms, value FROM samples WHERE kpi = ?1 ORDER BY ts_ms DESC LIMIT 1"},
            // Walks the distinct KPIs by seeking the primary key, one lookup each.
@@ -479,6 +503,21 @@ std::optional<Error> Store::Initialize(Mode mode, bool in_memory) {
       if (Prepare(db_, slot.second, *slot.first) != SQLITE_OK) return Fail(kOpen);
     }
   }
+  if (version >= 4) {
+    for (const Slot& slot : std::initializer_list<Slot>{
+             {&statements->upsert_silence,
+              "INSERT INTO silences(id, body, ends_ms) VALUES (?1, ?2, ?3) "
+              "ON CONFLICT(id) DO UPDATE SET body = excluded.body, ends_ms = excluded.ends_ms"},
+             {&statements->select_silences, "SELECT id, body, ends_ms FROM silences ORDER BY id"},
+             {&statements->prune_silences, "DELETE FROM silences WHERE ends_ms < ?1"},
+             {&statements->upsert_digest_run,
+              "INSERT INTO digest_runs(name, at_ms) VALUES (?1, ?2) "
+              "ON CONFLICT(name) DO UPDATE SET at_ms = excluded.at_ms"},
+             {&statements->select_digest_runs, "SELECT name, at_ms FROM digest_runs"},
+         }) {
+      if (Prepare(db_, slot.second, *slot.first) != SQLITE_OK) return Fail(kOpen);
+    }
+  }
   schema_version_ = static_cast<int>(version);
   statements_ = std::move(statements);
   optimize_on_close_ = mode == Mode::kReadWrite && !in_memory;
@@ -515,6 +554,11 @@ std::optional<Error> Store::AppendSamples(std::span<const SampleRow> rows) {
 
 Result<std::vector<rules::Sample>> Store::Samples(std::string_view kpi, TimePoint since,
                                                   std::size_t limit) const {
+  return Samples(kpi, since, TimePoint::max(), limit);
+}
+
+Result<std::vector<rules::Sample>> Store::Samples(std::string_view kpi, TimePoint since,
+                                                  TimePoint until, std::size_t limit) const {
   const std::string operation = "read samples of kpi " + Quoted(kpi);
   return CatchAll(path_, operation, [&]() -> Result<std::vector<rules::Sample>> {
     sqlite3_stmt* select = statements_->select_samples.get();
@@ -522,7 +566,8 @@ Result<std::vector<rules::Sample>> Store::Samples(std::string_view kpi, TimePoin
     const auto max_limit = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
     if (BindText(select, 1, kpi) != SQLITE_OK ||
         sqlite3_bind_int64(select, 2, CeilMs(since)) != SQLITE_OK ||
-        sqlite3_bind_int64(select, 3, static_cast<std::int64_t>(std::min(limit, max_limit))) !=
+        sqlite3_bind_int64(select, 3, UntilMs(until)) != SQLITE_OK ||
+        sqlite3_bind_int64(select, 4, static_cast<std::int64_t>(std::min(limit, max_limit))) !=
             SQLITE_OK) {
       return Fail(operation);
     }
@@ -888,6 +933,96 @@ Result<std::vector<NoticeRow>> Store::LoadNotices() const {
     }
     if (rc != SQLITE_DONE) return Fail(kOperation);
     return rows;
+  });
+}
+
+std::optional<Error> Store::SaveSilence(const SilenceRow& row) {
+  constexpr std::string_view kOperation = "save silence";
+  return CatchAll(path_, kOperation, [&]() -> std::optional<Error> {
+    sqlite3_stmt* upsert = statements_->upsert_silence.get();
+    if (upsert == nullptr) return ReadOnly(kOperation);
+    ResetOnExit reset(upsert);
+    if (BindText(upsert, 1, row.id) != SQLITE_OK || BindText(upsert, 2, row.body) != SQLITE_OK ||
+        sqlite3_bind_int64(upsert, 3, FloorMs(row.ends)) != SQLITE_OK || Run(upsert) != SQLITE_OK) {
+      return Fail(std::string(kOperation) + " " + Quoted(row.id));
+    }
+    return std::nullopt;
+  });
+}
+
+Result<std::vector<SilenceRow>> Store::LoadSilences() const {
+  constexpr std::string_view kOperation = "load silences";
+  return CatchAll(path_, kOperation, [&]() -> Result<std::vector<SilenceRow>> {
+    std::vector<SilenceRow> rows;
+    sqlite3_stmt* select = statements_->select_silences.get();
+    if (select == nullptr) return rows;  // an older schema, read-only: none yet
+    ResetOnExit reset(select);
+    int rc = SQLITE_OK;
+    while ((rc = sqlite3_step(select)) == SQLITE_ROW) {
+      SilenceRow row;
+      row.id = std::string(ColumnText(select, 0));
+      row.body = std::string(ColumnText(select, 1));
+      auto ends = FromMs(sqlite3_column_int64(select, 2));
+      if (!ends) {
+        return Error{Prefix(path_) + std::string(kOperation) + ": silence " + Quoted(row.id) +
+                     " has a time out of range"};
+      }
+      row.ends = *ends;
+      rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) return Fail(kOperation);
+    return rows;
+  });
+}
+
+Result<std::size_t> Store::PruneSilences(TimePoint ended_before) {
+  constexpr std::string_view kOperation = "prune silences";
+  return CatchAll(path_, kOperation, [&]() -> Result<std::size_t> {
+    sqlite3_stmt* prune = statements_->prune_silences.get();
+    if (prune == nullptr) return ReadOnly(kOperation);
+    ResetOnExit reset(prune);
+    if (sqlite3_bind_int64(prune, 1, FloorMs(ended_before)) != SQLITE_OK ||
+        Run(prune) != SQLITE_OK) {
+      return Fail(kOperation);
+    }
+    return static_cast<std::size_t>(sqlite3_changes(db_));
+  });
+}
+
+std::optional<Error> Store::SaveDigestRun(std::string_view name, TimePoint at) {
+  constexpr std::string_view kOperation = "save digest run";
+  return CatchAll(path_, kOperation, [&]() -> std::optional<Error> {
+    sqlite3_stmt* upsert = statements_->upsert_digest_run.get();
+    if (upsert == nullptr) return ReadOnly(kOperation);
+    ResetOnExit reset(upsert);
+    if (BindText(upsert, 1, name) != SQLITE_OK ||
+        sqlite3_bind_int64(upsert, 2, FloorMs(at)) != SQLITE_OK || Run(upsert) != SQLITE_OK) {
+      return Fail(std::string(kOperation) + " " + Quoted(name));
+    }
+    return std::nullopt;
+  });
+}
+
+Result<std::map<std::string, TimePoint, std::less<>>> Store::LoadDigestRuns() const {
+  constexpr std::string_view kOperation = "load digest runs";
+  using Runs = std::map<std::string, TimePoint, std::less<>>;
+  return CatchAll(path_, kOperation, [&]() -> Result<Runs> {
+    Runs runs;
+    sqlite3_stmt* select = statements_->select_digest_runs.get();
+    if (select == nullptr) return runs;
+    ResetOnExit reset(select);
+    int rc = SQLITE_OK;
+    while ((rc = sqlite3_step(select)) == SQLITE_ROW) {
+      std::string name(ColumnText(select, 0));
+      auto at = FromMs(sqlite3_column_int64(select, 1));
+      if (!at) {
+        return Error{Prefix(path_) + std::string(kOperation) + ": digest " + Quoted(name) +
+                     " has a time out of range"};
+      }
+      runs.emplace(std::move(name), *at);
+    }
+    if (rc != SQLITE_DONE) return Fail(kOperation);
+    return runs;
   });
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -70,6 +71,13 @@ struct NoticeRow {
   TimePoint at;  // when it was told (repeat_interval counts from here)
 };
 
+// A silence created through the API, as JSON (notify::Silences owns the format).
+struct SilenceRow {
+  std::string id;
+  std::string body;
+  TimePoint ends;  // for pruning expired ones
+};
+
 enum class Mode {
   kReadWrite,  // creates the file and migrates the schema as needed
   kReadOnly,   // `kpid eval`: never writes; a missing file is an error
@@ -79,7 +87,7 @@ class Store {
  public:
   // The schema this build writes. Older databases are migrated forward on open (in one
   // transaction); a newer one is refused rather than misread.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens (and in kReadWrite creates) the database at `path`; ":memory:" is a private
   // in-memory database. Sets WAL mode, synchronous=NORMAL (a committed transaction
@@ -101,6 +109,10 @@ class Store {
   // A KPI's samples with timestamp >= since, oldest first, at most `limit` (the oldest
   // ones are dropped first when there are more: the result always ends at the newest).
   [[nodiscard]] Result<std::vector<rules::Sample>> Samples(std::string_view kpi, TimePoint since,
+                                                           std::size_t limit) const;
+  // The same, for timestamps in [since, until).
+  [[nodiscard]] Result<std::vector<rules::Sample>> Samples(std::string_view kpi, TimePoint since,
+                                                           TimePoint until,
                                                            std::size_t limit) const;
 
   // The newest sample of a KPI, if any.
@@ -130,6 +142,16 @@ class Store {
   // Every queued notification, oldest first; every notice.
   [[nodiscard]] Result<std::vector<OutboxRow>> LoadOutbox() const;
   [[nodiscard]] Result<std::vector<NoticeRow>> LoadNotices() const;
+
+  // Upserts a silence by id.
+  [[nodiscard]] std::optional<Error> SaveSilence(const SilenceRow& row);
+  [[nodiscard]] Result<std::vector<SilenceRow>> LoadSilences() const;
+  // Deletes the silences that ended before `ended_before`. Returns how many.
+  [[nodiscard]] Result<std::size_t> PruneSilences(TimePoint ended_before);
+
+  // When each digest last ran, so that a restart neither skips nor repeats one.
+  [[nodiscard]] std::optional<Error> SaveDigestRun(std::string_view name, TimePoint at);
+  [[nodiscard]] Result<std::map<std::string, TimePoint, std::less<>>> LoadDigestRuns() const;
 
   // The schema version of the open database (kSchemaVersion after a kReadWrite open).
   [[nodiscard]] int SchemaVersion() const;

@@ -796,5 +796,57 @@ TEST_F(StoreTest, EnqueueIsAllOrNothing) {
   EXPECT_THAT(Value(store->LoadNotices()), IsEmpty());
 }
 
+TEST_F(StoreTest, RangeReadsTheNewestSamplesBeforeUntil) {
+  auto store = MustOpen(DbPath());
+  ASSERT_NE(store, nullptr);
+  const std::vector<SampleRow> rows = {{"k", {Ms(kBase), 1}},
+                                       {"k", {Ms(kBase + 1000), 2}},
+                                       {"k", {Ms(kBase + 2000), 3}},
+                                       {"k", {Ms(kBase + 3000), 4}}};
+  ASSERT_EQ(store->AppendSamples(rows), std::nullopt);
+  auto range = Value(store->Samples("k", Ms(kBase), Ms(kBase + 3000), 10));
+  ASSERT_EQ(range.size(), 3U);  // until is exclusive
+  EXPECT_EQ(range.back().value, 3);
+  auto newest = Value(store->Samples("k", Ms(kBase), Ms(kBase + 3000), 1));
+  ASSERT_EQ(newest.size(), 1U);
+  EXPECT_EQ(newest[0].value, 3);
+  EXPECT_EQ(Value(store->Samples("k", Ms(kBase), Ms(kBase), 10)).size(), 0U);
+}
+
+TEST_F(StoreTest, SilencesUpsertByIdAndPruneByEnd) {
+  auto store = MustOpen(DbPath());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->SaveSilence({"a", R"({"v":1})", Ms(kBase + 1000)}), std::nullopt);
+  EXPECT_EQ(store->SaveSilence({"b", R"({"v":2})", Ms(kBase + 5000)}), std::nullopt);
+  EXPECT_EQ(store->SaveSilence({"a", R"({"v":3})", Ms(kBase + 2000)}), std::nullopt);
+  std::vector<SilenceRow> rows = Value(store->LoadSilences());
+  ASSERT_EQ(rows.size(), 2U);
+  EXPECT_EQ(rows[0].id, "a");
+  EXPECT_EQ(rows[0].body, R"({"v":3})");
+  EXPECT_EQ(rows[0].ends, Ms(kBase + 2000));
+  EXPECT_EQ(Value(store->PruneSilences(Ms(kBase + 3000))), 1U);
+  rows = Value(store->LoadSilences());
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0].id, "b");
+}
+
+TEST_F(StoreTest, DigestRunsSurviveReopening) {
+  {
+    auto store = MustOpen(DbPath());
+    ASSERT_NE(store, nullptr);
+    EXPECT_TRUE(Value(store->LoadDigestRuns()).empty());
+    EXPECT_EQ(store->SaveDigestRun("weekly", Ms(kBase)), std::nullopt);
+    EXPECT_EQ(store->SaveDigestRun("weekly", Ms(kBase + 60'000)), std::nullopt);
+    EXPECT_EQ(store->SaveDigestRun("daily", Ms(kBase + 5)), std::nullopt);
+  }
+  auto reader = MustOpen(DbPath(), Mode::kReadOnly);
+  ASSERT_NE(reader, nullptr);
+  auto runs = Value(reader->LoadDigestRuns());
+  ASSERT_EQ(runs.size(), 2U);
+  EXPECT_EQ(runs.at("weekly"), Ms(kBase + 60'000));
+  EXPECT_EQ(runs.at("daily"), Ms(kBase + 5));
+  EXPECT_NE(reader->SaveDigestRun("weekly", Ms(kBase)), std::nullopt);  // read-only
+}
+
 }  // namespace
 }  // namespace kpid::store

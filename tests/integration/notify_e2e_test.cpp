@@ -1,10 +1,13 @@
 // Notifications end to end with the real binary: a SQLite-backed KPI goes off track and
 // back; file and webhook receivers get the firing and the resolve once each; a webhook that
 // fails for a while gets everything once it recovers; kill -9 while a delivery is in flight
-// loses nothing and repeats nothing that was acknowledged.
+// loses nothing and repeats nothing that was acknowledged; silences made through the API
+// hold notifications back and survive a restart; a digest that fell due while kpid was
+// down is sent once after it starts, and not again after another restart.
 #include <atomic>
 #include <csignal>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -13,6 +16,7 @@
 
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/smtp_server.hpp"
 
 namespace kpid {
 namespace {
@@ -118,6 +122,40 @@ timeout = "2s"
     return out;
   }
 
+  void ReplaceInConfig(const std::string& from, const std::string& to) const {
+    std::ifstream in(config_);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    std::ofstream(config_) << text;
+  }
+
+  // Inserts `text` into the config: after the [server] listen line, or at the end.
+  void EditConfig(const std::string& server_line, const std::string& tail) const {
+    std::ifstream in(config_);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!server_line.empty()) {
+      const std::size_t eol = text.find('\n', text.find("listen = "));
+      text.insert(eol + 1, server_line + "\n");
+    }
+    text += tail;
+    std::ofstream(config_) << text;
+  }
+
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+  // Parsed JSON lines of the file receiver.
+  std::vector<Json> FileLines() const {
+    std::vector<Json> out;
+    std::ifstream in(dir_.path() / "notifications.jsonl");
+    std::string line;
+    while (std::getline(in, line)) out.push_back(Json::parse(line));
+    return out;
+  }
+
   std::string Metrics() const {
     return HttpGet("http://127.0.0.1:" + std::to_string(port_) + "/metrics").body;
   }
@@ -205,6 +243,184 @@ TEST_F(NotifyE2eTest, Kill9MidDeliveryLosesNothingAndRepeatsNothingAcknowledged)
   EXPECT_THAT(run2->Output(), HasSubstr("notification outbox restored pending=1"));
   run2->Signal(SIGTERM);
   EXPECT_EQ(run2->Wait(std::chrono::seconds(10)), 0);
+}
+
+TEST_F(NotifyE2eTest, AnEmailReceiverGetsTheFiringAndTheResolveOnce) {
+  testing::SmtpServer smtp;
+  std::string error;
+  ASSERT_TRUE(smtp.Start({}, &error)) << error;
+  ReplaceInConfig(R"(receivers = ["audit", "hook"])", R"(receivers = ["audit", "mail"])");
+  EditConfig("", R"(
+[[receiver]]
+name = "mail"
+type = "email"
+smtp_url = ")" + smtp.Url() +
+                     R"("
+from = "kpid@example.com"
+to = ["crm-lead@example.com"]
+)");
+  auto kpid = Start(1);
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(Url("/-/ready")).status == 200; })) << kpid->Output();
+  Sql("UPDATE kpi SET value = 4.5 WHERE name = 'churn';");
+  ASSERT_TRUE(WaitFor([&] { return smtp.MessageCount() == 1; })) << kpid->Output();
+  Sql("UPDATE kpi SET value = 2 WHERE name = 'churn';");
+  ASSERT_TRUE(WaitFor([&] { return smtp.MessageCount() == 2; })) << kpid->Output();
+  Json firing = smtp.Parsed(1);
+  EXPECT_EQ(firing["subject"], "[FIRING] Monthly churn is off track: 4.5 % (goal: at most 3 %)")
+      << firing;
+  EXPECT_TRUE(firing["date_ok"]) << firing;
+  EXPECT_EQ(firing["type"], "multipart/alternative");
+  Json resolved = smtp.Parsed(2);
+  EXPECT_EQ(resolved["subject"],
+            "[RESOLVED] Monthly churn is no longer off track: 2 % (goal: at most 3 %)")
+      << resolved;
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // nothing more comes
+  EXPECT_EQ(smtp.MessageCount(), 2U);
+  kpid->Signal(SIGTERM);
+  EXPECT_EQ(kpid->Wait(std::chrono::seconds(10)), 0);
+}
+
+TEST_F(NotifyE2eTest, ApiSilencesHoldNotificationsBackAndSurviveARestart) {
+  std::filesystem::path token = dir_.Write("token", "s3cret\n");
+  EditConfig("auth_token_file = \"" + token.string() + "\"", "");
+  const std::vector<std::string> auth = {"Authorization: Bearer s3cret",
+                                         "Content-Type: application/json"};
+  auto run1 = Start(1);
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(Url("/-/ready")).status == 200; })) << run1->Output();
+
+  // Bad requests: no token, not JSON, no matcher, unknown key, ends in the past.
+  const std::string good =
+      R"({"match": {"kpi": "churn"}, "ends": "2099-01-01T00:00:00Z", "comment": "migration",)"
+      R"( "created_by": "ops"})";
+  EXPECT_EQ(testing::HttpRequest("POST", Url("/api/v1/silences"), good).status, 401);
+  for (const std::string& bad :
+       {std::string("{"), std::string(R"({"ends": "2099-01-01T00:00:00Z"})"),
+        std::string(R"({"match": {"kpi": "churn"}, "ends": "2099-01-01", "color": 1})"),
+        std::string(R"({"match": {"kpi": "churn"}, "ends": "2001-01-01T00:00:00Z"})"),
+        std::string(R"({"match_re": {"kpi": "("}, "ends": "2099-01-01T00:00:00Z"})")}) {
+    auto res = testing::HttpRequest("POST", Url("/api/v1/silences"), bad, auth);
+    EXPECT_EQ(res.status, 400) << bad;
+    EXPECT_TRUE(Json::parse(res.body).contains("error")) << res.body;
+  }
+  auto created = testing::HttpRequest("POST", Url("/api/v1/silences"), good, auth);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = Json::parse(created.body)["id"];
+  EXPECT_EQ(Json::parse(created.body)["state"], "active");
+
+  // The alert fires, silenced: the API says so and nobody is told.
+  Sql("UPDATE kpi SET value = 4.5 WHERE name = 'churn';");
+  ASSERT_TRUE(WaitFor([&] {
+    Json alerts = Json::parse(HttpGet(Url("/api/v1/alerts")).body)["alerts"];
+    return alerts.size() == 1 && alerts[0]["state"] == "firing";
+  })) << run1->Output();
+  Json alert = Json::parse(HttpGet(Url("/api/v1/alerts")).body)["alerts"][0];
+  EXPECT_EQ(alert["id"], "churn/goal");
+  EXPECT_EQ(alert["labels"]["team"], "crm");
+  EXPECT_EQ(alert["silenced_by"], Json::array({id}));
+  EXPECT_EQ(Json::parse(HttpGet(Url("/api/v1/kpis/churn")).body)["alerts"][0]["silenced_by"],
+            Json::array({id}));
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // two evaluations: nothing may be sent
+  EXPECT_TRUE(FileStatuses().empty());
+  EXPECT_EQ(hook_.request_count(), 0U);
+
+  // It survives a restart.
+  run1->Signal(SIGTERM);
+  ASSERT_EQ(run1->Wait(std::chrono::seconds(10)), 0);
+  auto run2 = Start(2);
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(Url("/-/ready")).status == 200; })) << run2->Output();
+  Json listed = Json::parse(HttpGet(Url("/api/v1/silences")).body)["silences"];
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_EQ(listed[0]["id"], id);
+  EXPECT_EQ(listed[0]["comment"], "migration");
+  EXPECT_EQ(listed[0]["match"]["kpi"], "churn");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_TRUE(FileStatuses().empty());
+
+  // Expired through the API: the held-back alert goes out at once, once.
+  EXPECT_EQ(testing::HttpRequest("DELETE", Url("/api/v1/silences/" + id)).status, 401);
+  EXPECT_EQ(testing::HttpRequest("DELETE", Url("/api/v1/silences/nope"), "", auth).status, 404);
+  auto expired = testing::HttpRequest("DELETE", Url("/api/v1/silences/" + id), "", auth);
+  ASSERT_EQ(expired.status, 200) << expired.body;
+  EXPECT_EQ(Json::parse(expired.body)["state"], "expired");
+  ASSERT_TRUE(WaitFor([&] { return FileStatuses() == std::vector<std::string>{"firing"}; }))
+      << run2->Output();
+  EXPECT_THAT(run2->Output(), HasSubstr("silence expired"));
+  run2->Signal(SIGTERM);
+  EXPECT_EQ(run2->Wait(std::chrono::seconds(10)), 0);
+}
+
+TEST_F(NotifyE2eTest, ADigestDueWhileDownIsSentOnceAfterStart) {
+  testing::SmtpServer smtp;
+  std::string error;
+  ASSERT_TRUE(smtp.Start({}, &error)) << error;
+  EditConfig("", R"(
+[[receiver]]
+name = "mail"
+type = "email"
+smtp_url = ")" + smtp.Url() +
+                     R"("
+from = "kpid@example.com"
+to = ["crm-lead@example.com"]
+
+[[digest]]
+name = "weekly"
+title = "Weekly CRM review"
+schedule = "0 9 * * MON"
+receivers = ["audit", "mail"]
+match = { team = "crm" }
+)");
+  // The first run records when the digest was first seen; no digest yet.
+  auto run1 = Start(1);
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(Url("/-/ready")).status == 200; })) << run1->Output();
+  run1->Signal(SIGTERM);
+  ASSERT_EQ(run1->Wait(std::chrono::seconds(10)), 0);
+  EXPECT_TRUE(FileLines().empty());
+
+  // As if it last ran 8 days ago: a Monday 09:00 has passed since, while kpid was down.
+  std::string out;
+  ASSERT_EQ(RunCommand("sqlite3 " + (dir_.path() / "kpid.db").string() +
+                           " \"UPDATE digest_runs SET at_ms = at_ms - 8 * 86400000 WHERE name = "
+                           "'weekly';\"",
+                       &out),
+            0)
+      << out;
+  auto run2 = Start(2);
+  ASSERT_TRUE(WaitFor([&] { return FileLines().size() == 1; })) << run2->Output();
+  Json digest = FileLines()[0];
+  EXPECT_EQ(digest["status"], "digest");
+  EXPECT_EQ(digest["receiver"], "audit");
+  EXPECT_EQ(digest["digest"]["title"], "Weekly CRM review");
+  ASSERT_EQ(digest["digest"]["kpis"].size(), 1U);
+  EXPECT_EQ(digest["digest"]["kpis"][0]["kpi"], "churn");
+  EXPECT_EQ(digest["digest"]["kpis"][0]["status"], "on_track");
+  EXPECT_EQ(digest["digest"]["kpis"][0]["value"], 1.0);
+  EXPECT_FALSE(digest["digest"]["kpis"][0]["trend"].empty());
+  // The same digest by email: a subject that counts statuses, text and HTML parts.
+  ASSERT_TRUE(WaitFor([&] { return smtp.MessageCount() == 1; })) << run2->Output();
+  Json mail = smtp.Parsed(1);
+  EXPECT_EQ(mail["subject"], "[DIGEST] Weekly CRM review: 1 on track") << mail;
+  EXPECT_EQ(mail["to"], "crm-lead@example.com");
+  ASSERT_EQ(mail["parts"].size(), 2U) << mail;
+  const std::string text = mail["parts"][0]["text"];
+  EXPECT_NE(text.find("Monthly churn: on track"), std::string::npos) << text;
+  EXPECT_NE(text.find("Trend:"), std::string::npos) << text;
+  EXPECT_EQ(mail["parts"][1]["type"], "text/html");
+  // Kept as test artifacts, to look at.
+  std::filesystem::create_directories("artifacts");
+  std::ofstream("artifacts/digest-email.txt") << text;
+  std::ofstream("artifacts/digest-email.html") << std::string(mail["parts"][1]["text"]);
+  EXPECT_NE(std::string(mail["parts"][1]["text"]).find("aria-label=\"trend\""), std::string::npos);
+  run2->Signal(SIGTERM);
+  ASSERT_EQ(run2->Wait(std::chrono::seconds(10)), 0);
+
+  // Not again after another restart.
+  auto run3 = Start(3);
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(Url("/-/ready")).status == 200; })) << run3->Output();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(FileLines().size(), 1U);
+  EXPECT_EQ(smtp.MessageCount(), 1U);
+  run3->Signal(SIGTERM);
+  EXPECT_EQ(run3->Wait(std::chrono::seconds(10)), 0);
 }
 
 }  // namespace

@@ -287,6 +287,27 @@ TEST_F(StateTest, AlertsAndHistorySurviveKill9) {
   ASSERT_GE(history.size(), 4u);
   EXPECT_EQ(history.front()["value"], 20);
   EXPECT_EQ(history.back()["value"], 60);
+
+  // until is inclusive; step gives the newest sample of each (t - step, t], stamped at t.
+  const std::string first = history.front()["timestamp"];
+  const std::string second = history[1]["timestamp"];
+  Json upto = Json::parse(
+      HttpGet(Url("/api/v1/kpis/late?since=" + first + "&until=" + second)).body)["history"];
+  ASSERT_EQ(upto.size(), 2u) << upto;
+  EXPECT_EQ(upto.back()["timestamp"], second);
+  Json stepped =
+      Json::parse(HttpGet(Url("/api/v1/kpis/late?since=" + first + "&step=1h")).body)["history"];
+  ASSERT_EQ(stepped.size(), 1u) << stepped;
+  EXPECT_EQ(stepped[0]["timestamp"], first);
+  EXPECT_EQ(stepped[0]["value"], 20);
+  for (const std::string& bad :
+       {std::string("?since=" + second + "&until=" + first), std::string("?step=1h"),
+        std::string("?since=" + first + "&step=0s"),
+        std::string("?since=2000-01-01T00:00:00Z&step=1s")}) {
+    auto res = HttpGet(Url("/api/v1/kpis/late" + bad));
+    EXPECT_EQ(res.status, 400) << bad;
+    EXPECT_TRUE(Json::parse(res.body).contains("error")) << res.body;
+  }
   run4->Signal(SIGTERM);
   EXPECT_EQ(run4->Wait(std::chrono::seconds(10)), 0);
 }

@@ -282,5 +282,56 @@ TEST(MessageTest, TruncateTextCutsOnCharacterBoundaries) {
   EXPECT_EQ(TruncateText(subject, 300), subject);
 }
 
+TEST(MessageTest, SparklineScalesBetweenMinAndMaxAndKeepsGaps) {
+  EXPECT_EQ(Sparkline({}), "");
+  EXPECT_EQ(Sparkline({1, 2, 3, 4, 5, 6, 7, 8}), "▁▂▃▄▅▆▇█");
+  EXPECT_EQ(Sparkline({5, 5, 5}), "▅▅▅");  // flat: the middle, not the floor
+  EXPECT_EQ(Sparkline({0, kNoValue, 10}), "▁ █");
+}
+
+TEST(MessageTest, DigestSubjectCountsStatusesWorstFirst) {
+  DigestReport d;
+  d.title = "Weekly finance review";
+  for (const char* status : {"on_track", "off_track", "on_track", "", "at_risk"}) {
+    DigestKpi k;
+    k.kpi = "k";
+    k.status = status;
+    d.kpis.push_back(k);
+  }
+  Notification n;
+  n.digest = d;
+  EXPECT_EQ(Subject(n),
+            "[DIGEST] Weekly finance review: 1 off track, 1 at risk, 2 on track, 1 KPI without a "
+            "goal");
+  n.digest->kpis.clear();
+  EXPECT_EQ(Subject(n), "[DIGEST] Weekly finance review: no KPIs");
+}
+
+TEST(MessageTest, DigestTextShowsProgressAgainstExpectedAndTheTrend) {
+  DigestKpi k;
+  k.kpi = "revenue";
+  k.status = "at_risk";
+  k.figures.title = "Quarterly revenue";
+  k.figures.unit = "EUR";
+  k.figures.value = 400000;
+  k.figures.target = 1200000;
+  k.figures.baseline = 0;
+  k.figures.progress = 1.0 / 3.0;
+  k.figures.expected_progress = 0.5;
+  k.figures.days_left = 30.5;
+  k.figures.owner = "cfo@example.com";
+  k.trend = {1, 2, 3};
+  k.link = "http://kpid.example/kpi/revenue";
+  Notification n;
+  n.digest = DigestReport{"weekly", "Weekly", {}, {k}};
+  const std::string text = TextBody(n);
+  EXPECT_NE(text.find("Quarterly revenue: at risk\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Progress:"), std::string::npos) << text;
+  EXPECT_NE(text.find("33 % (expected 50 %)"), std::string::npos) << text;
+  EXPECT_NE(text.find("▁▅█"), std::string::npos) << text;
+  EXPECT_NE(text.find("http://kpid.example/kpi/revenue"), std::string::npos) << text;
+  EXPECT_EQ(text.find("nan"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace kpid::notify

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <random>
@@ -256,6 +257,64 @@ void AppendAlertHtml(std::string& out, const Notification& n, const Alert& alert
            "\">Open on the status page</a></p>\r\n";
   }
   out += "</div>\r\n";
+}
+
+std::string StatusColour(std::string_view status) {
+  if (status == "off_track" || status == "missed") return "#c62828";
+  if (status == "at_risk" || status == "no_data") return "#ef6c00";
+  if (status == "on_track" || status == "achieved") return "#2e7d32";
+  return "#455a64";
+}
+
+// A bar chart of the trend as table cells: mail clients drop SVG and scripts, but draw
+// fixed-height blocks. Scaled between the min and max like the text sparkline.
+std::string TrendBars(const std::vector<double>& values, const std::string& colour) {
+  double lo = std::numeric_limits<double>::infinity();
+  double hi = -lo;
+  for (double v : values) {
+    if (!std::isfinite(v)) continue;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  if (!std::isfinite(lo)) return {};
+  constexpr int kHeight = 28;
+  std::string out =
+      "<table role=\"img\" aria-label=\"trend\" cellpadding=\"0\" cellspacing=\"0\" "
+      "style=\"border-collapse:collapse;\"><tr>";
+  for (double v : values) {
+    const double x = !std::isfinite(v) ? 0.0 : hi > lo ? (v - lo) / (hi - lo) : 0.5;
+    const int h = 2 + static_cast<int>(x * (kHeight - 2));
+    out += "<td style=\"vertical-align:bottom;padding:0 1px;height:" + std::to_string(kHeight) +
+           "px;\"><div style=\"width:5px;height:" + std::to_string(h) +
+           "px;background:" + (std::isfinite(v) ? colour : std::string("#ddd")) + ";\"></div></td>";
+  }
+  out += "</tr></table>";
+  return out;
+}
+
+void AppendDigestHtml(std::string& out, const DigestKpi& kpi) {
+  const std::string colour = StatusColour(kpi.status);
+  out += "<div style=\"border-left:4px solid " + colour +
+         ";padding:4px 12px;margin:0 0 16px 0;\">\r\n";
+  out += "<p style=\"font-size:16px;font-weight:bold;margin:0 0 8px 0;color:" + colour + ";\">";
+  const std::string headline = HtmlEscape(DigestHeadline(kpi));
+  if (IsWebLink(kpi.link)) {
+    out += "<a href=\"" + HtmlEscape(kpi.link) + "\" style=\"color:" + colour + ";\">" + headline +
+           "</a>";
+  } else {
+    out += headline;
+  }
+  out += "</p>\r\n<table style=\"border-collapse:collapse;font-size:14px;\">\r\n";
+  for (const Fact& fact : DigestFacts(kpi)) {
+    const std::string value =
+        fact.name == "Trend" ? TrendBars(kpi.trend, colour) : HtmlLines(fact.value);
+    if (value.empty()) continue;
+    out +=
+        "<tr><th style=\"text-align:left;vertical-align:top;padding:2px 16px 2px 0;"
+        "color:#555;font-weight:normal;\">" +
+        HtmlEscape(fact.name) + "</th><td style=\"padding:2px 0;\">" + value + "</td></tr>\r\n";
+  }
+  out += "</table>\r\n</div>\r\n";
 }
 
 std::string HostPort(const std::string& url) {
@@ -633,6 +692,10 @@ std::string HtmlBody(const Notification& n) {
   if (n.test) {
     out += "<p style=\"background:#e3f2fd;padding:8px 12px;margin:0 0 16px 0;\">" +
            HtmlEscape(TestNotice(n)) + "</p>\r\n";
+  }
+  if (n.digest) {
+    for (const DigestKpi& kpi : n.digest->kpis) AppendDigestHtml(out, kpi);
+    if (n.digest->kpis.empty()) out += "<p>No KPI matches this digest.</p>\r\n";
   }
   const std::vector<const Alert*> alerts = OrderedAlerts(n);
   std::size_t firing = 0;

@@ -124,6 +124,28 @@ std::vector<Json> AlertBlocks(const Notification& n, const Alert& alert) {
   return blocks;
 }
 
+std::string_view StatusEmoji(std::string_view status) {
+  if (status == "off_track" || status == "missed") return ":red_circle:";
+  if (status == "at_risk" || status == "no_data") return ":large_orange_circle:";
+  if (status == "on_track" || status == "achieved") return ":large_green_circle:";
+  return ":white_circle:";
+}
+
+// A section for one KPI of a digest; the trend is a Unicode sparkline.
+Json DigestBlock(const DigestKpi& kpi) {
+  std::string text =
+      std::string(StatusEmoji(kpi.status)) + " *" + Link(kpi.link, DigestHeadline(kpi)) + "*";
+  Json fields = Json::array();
+  for (const Fact& fact : DigestFacts(kpi)) {
+    if (fields.size() == kMaxFields) break;
+    fields.push_back(
+        Mrkdwn(TruncateText("*" + Escape(fact.name) + "*\n" + Escape(fact.value), kMaxFieldText)));
+  }
+  Json section = {{"type", "section"}, {"text", Mrkdwn(TruncateText(text, kMaxSectionText))}};
+  if (!fields.empty()) section["fields"] = std::move(fields);
+  return section;
+}
+
 struct UrlDeleter {
   void operator()(CURLU* u) const { curl_url_cleanup(u); }
 };
@@ -333,6 +355,19 @@ nlohmann::json Payload(const Notification& n) {
        {"text",
         {{"type", "plain_text"}, {"text", TruncateText(subject, kMaxHeader)}, {"emoji", true}}}});
   if (n.test) blocks.push_back(Context(Escape(TestNotice(n))));
+  if (n.digest) {
+    const std::vector<DigestKpi>& kpis = n.digest->kpis;
+    std::size_t shown = 0;
+    // One block stays free for the "and N more" line.
+    while (shown < kpis.size() && blocks.size() + (shown + 1 < kpis.size() ? 2 : 1) <= kMaxBlocks) {
+      blocks.push_back(DigestBlock(kpis[shown++]));
+    }
+    if (shown < kpis.size()) {
+      std::string text = "…and " + std::to_string(kpis.size() - shown) + " more KPIs";
+      if (IsWebLink(n.external_url)) text += " on " + Link(n.external_url, "the status page");
+      blocks.push_back(Context(std::move(text)));
+    }
+  }
 
   const std::vector<const Alert*> alerts = OrderedAlerts(n);
   std::size_t shown = 0;

@@ -1,5 +1,6 @@
 #include "daemon/notify/webhook/payload.hpp"
 
+#include <cmath>
 #include <functional>
 #include <map>
 #include <string>
@@ -21,6 +22,34 @@ Json LabelObject(const Labels& labels) {
   return out;
 }
 
+// JSON has no NaN: "no value" is null.
+Json Number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+
+Json DigestObject(const DigestReport& d) {
+  Json kpis = Json::array();
+  for (const DigestKpi& k : d.kpis) {
+    const Figures& f = k.figures;
+    Json trend = Json::array();
+    for (double v : k.trend) trend.push_back(Number(v));
+    kpis.push_back(Json{{"kpi", k.kpi},
+                        {"title", f.title},
+                        {"status", k.status.empty() ? Json(nullptr) : Json(k.status)},
+                        {"value", Number(f.value)},
+                        {"unit", f.unit},
+                        {"goal", f.goal},
+                        {"target", Number(f.target)},
+                        {"expected", Number(f.expected)},
+                        {"progress", Number(f.progress)},
+                        {"expected_progress", Number(f.expected_progress)},
+                        {"forecast", Number(f.forecast)},
+                        {"days_left", Number(f.days_left)},
+                        {"owner", f.owner},
+                        {"link", k.link},
+                        {"trend", std::move(trend)}});
+  }
+  return Json{{"name", d.name}, {"title", d.title}, {"at", FormatTime(d.at)}, {"kpis", kpis}};
+}
+
 }  // namespace
 
 nlohmann::ordered_json WebhookPayload(const Notification& n) {
@@ -35,16 +64,18 @@ nlohmann::ordered_json WebhookPayload(const Notification& n) {
                           {"generatorURL", a.generator_url},
                           {"fingerprint", a.fingerprint}});
   }
-  return Json{{"receiver", n.receiver},
-              {"status", std::string(n.Status())},
-              {"alerts", std::move(alerts)},
-              {"groupLabels", LabelObject(n.group_labels)},
-              {"commonLabels", LabelObject(n.common_labels)},
-              {"commonAnnotations", LabelObject(n.common_annotations)},
-              {"externalURL", n.external_url},
-              {"version", "4"},
-              {"groupKey", n.group_key},
-              {"truncatedAlerts", 0}};
+  Json payload{{"receiver", n.receiver},
+               {"status", std::string(n.Status())},
+               {"alerts", std::move(alerts)},
+               {"groupLabels", LabelObject(n.group_labels)},
+               {"commonLabels", LabelObject(n.common_labels)},
+               {"commonAnnotations", LabelObject(n.common_annotations)},
+               {"externalURL", n.external_url},
+               {"version", "4"},
+               {"groupKey", n.group_key},
+               {"truncatedAlerts", 0}};
+  if (n.digest) payload["digest"] = DigestObject(*n.digest);
+  return payload;
 }
 
 }  // namespace kpid::notify

@@ -1,0 +1,60 @@
+#include "daemon/notify/figures.hpp"
+
+#include <chrono>
+
+#include "rules/annotation.hpp"
+
+namespace kpid::notify {
+// A day in `zone` ("2026-12-31") for an end-of-day instant: the day that ends there.
+namespace {
+
+std::string EndDay(TimePoint end, const date::time_zone* zone) {
+  auto last = std::chrono::floor<std::chrono::seconds>(end) - std::chrono::seconds(1);
+  if (zone == nullptr) return date::format("%F", last);
+  return date::format("%F", date::make_zoned(zone, last));
+}
+
+}  // namespace
+
+std::string GoalText(const rules::KpiSpec& spec, const std::string& unit,
+                     const date::time_zone* zone) {
+  if (!spec.goal) return "";
+  const std::string u = unit.empty() ? "" : " " + unit;
+  if (const auto* d = std::get_if<rules::DeadlineGoal>(&spec.goal->kind)) {
+    return rules::FormatNumber(d->target) + u + " by " + EndDay(d->deadline, zone);
+  }
+  const auto& band = std::get<rules::BandGoal>(spec.goal->kind);
+  if (band.min && band.max) {
+    return "between " + rules::FormatNumber(*band.min) + u + " and " +
+           rules::FormatNumber(*band.max) + u;
+  }
+  if (band.max) return "at most " + rules::FormatNumber(*band.max) + u;
+  if (band.min) return "at least " + rules::FormatNumber(*band.min) + u;
+  return "";
+}
+
+Figures KpiFigures(const KpiView& view, const date::time_zone* zone) {
+  const config::Kpi& kpi = *view.config;
+  const rules::Variables& v = view.evaluation.variables;
+  Figures f;
+  f.title = kpi.title;
+  f.unit = kpi.unit;
+  f.owner = kpi.owner;
+  f.goal = GoalText(view.spec, kpi.unit, zone);
+  f.value = view.latest ? view.latest->value : kNoValue;
+  f.target = v.target;
+  f.baseline = v.baseline;
+  f.expected = v.expected;
+  f.progress = v.progress;
+  f.expected_progress = v.expected_progress;
+  f.forecast = v.forecast;
+  f.days_left = v.days_left;
+  if (view.spec.goal) {
+    if (const auto* d = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind)) {
+      f.deadline = d->deadline;
+    }
+  }
+  return f;
+}
+
+}  // namespace kpid::notify

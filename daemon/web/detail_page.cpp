@@ -1,0 +1,222 @@
+#include "daemon/web/detail_page.hpp"
+
+#include <cmath>
+#include <variant>
+
+#include "daemon/web/chart.hpp"
+#include "daemon/web/html.hpp"
+#include "daemon/web/parts.hpp"
+
+namespace kpid::web {
+namespace {
+
+constexpr std::size_t kHistoryLimit = 10'000;
+constexpr std::size_t kChartPoints = 600;
+constexpr std::size_t kRecentSamples = 20;
+
+// A <tr> with a row header.
+void Row(std::string& out, std::string_view name, const std::string& value_html) {
+  out += "<tr><th scope=\"row\">";
+  out += name;
+  out += "</th><td>";
+  out += value_html;
+  out += "</td></tr>\n";
+}
+
+std::string Table(std::string_view id, std::string_view caption, const std::string& rows) {
+  return "<section aria-labelledby=\"" + std::string(id) + "\">\n<h2 id=\"" + std::string(id) +
+         "\">" + std::string(caption) + "</h2>\n<div class=\"table-wrap\"><table>\n<tbody>\n" +
+         rows + "</tbody>\n</table></div>\n</section>\n";
+}
+
+std::string OptionalTime(const std::optional<TimePoint>& t) {
+  return t ? TimeElement(*t) : std::string(kNoValue);
+}
+
+std::string Figures(const KpiView& view) {
+  const std::string& unit = view.config->unit;
+  const rules::Variables& v = view.evaluation.variables;
+  auto q = [&](double x) { return Escape(FormatQuantity(x, unit)); };
+  auto rounded = [&](double x) { return Escape(FormatQuantity(x, unit, kRoundedDigits)); };
+  std::string rows;
+  Row(rows, "Status", StatusBadge(StatusOf(view)));
+  Row(rows, "Value", q(view.latest ? view.latest->value : kNaN));
+  Row(rows, "Last sample", view.latest ? TimeElement(view.latest->at) : std::string(kNoValue));
+  Row(rows, "Previous value", q(v.prev));
+  Row(rows, "Change", q(v.delta));
+  if (view.spec.goal && std::holds_alternative<rules::DeadlineGoal>(view.spec.goal->kind)) {
+    Row(rows, "Target", q(v.target));
+    Row(rows, "Baseline", q(v.baseline));
+    Row(rows, "Expected now", rounded(v.expected));
+    Row(rows, "Progress", FormatPercent(v.progress));
+    Row(rows, "Expected progress", FormatPercent(v.expected_progress));
+    Row(rows, "Behind trajectory", FormatPercent(v.gap));
+    Row(rows, "Forecast at deadline", rounded(v.forecast));
+    Row(rows, "Forecast progress", FormatPercent(v.forecast_progress));
+    Row(rows, "Days left", FormatDaysLeft(v.days_left));
+  }
+  Row(rows, "7-day average", rounded(v.avg_7d));
+  Row(rows, "7-day minimum", q(v.min_7d));
+  Row(rows, "7-day maximum", q(v.max_7d));
+  return Table("figures-h", "Figures", rows);
+}
+
+std::string Fraction(double f) { return FormatPercent(f) + " of the goal's range"; }
+
+std::string GoalRows(const KpiView& view) {
+  const std::string& unit = view.config->unit;
+  std::string rows;
+  if (!view.spec.goal) {
+    Row(rows, "Goal", "none");
+    return Table("goal-h", "Goal", rows);
+  }
+  if (const auto* d = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind)) {
+    Row(rows, "Goal", Escape(GoalText(view)));
+    Row(rows, "Baseline", Escape(FormatQuantity(d->baseline, unit)));
+    Row(rows, "Start", TimeElement(d->start));
+    Row(rows, "Deadline", TimeElement(d->deadline));
+    for (const rules::Milestone& m : d->milestones) {
+      Row(rows, "Milestone", Escape(FormatQuantity(m.value, unit)) + " by " + TimeElement(m.at));
+    }
+    Row(rows, "At risk beyond", Fraction(d->at_risk) + " behind");
+    Row(rows, "Off track beyond", Fraction(d->off_track) + " behind");
+    Row(rows, "Forecast counts", d->use_forecast ? "yes" : "no");
+  } else {
+    const auto& b = std::get<rules::BandGoal>(view.spec.goal->kind);
+    Row(rows, "Goal", Escape(GoalText(view)));
+    auto bound = [&](const std::optional<double>& x) {
+      return Escape(FormatQuantity(x ? *x : kNaN, unit));
+    };
+    Row(rows, "Minimum", bound(b.min));
+    Row(rows, "Maximum", bound(b.max));
+    Row(rows, "Warn below", bound(b.warn_min));
+    Row(rows, "Warn above", bound(b.warn_max));
+  }
+  std::string notify;
+  for (const rules::Status s : view.spec.goal->notify_on) {
+    if (!notify.empty()) notify += ", ";
+    notify += StatusWordsOf(rules::StatusName(s));
+  }
+  Row(rows, "Notifies on", notify.empty() ? std::string(kNoValue) : notify);
+  return Table("goal-h", "Goal", rows);
+}
+
+std::string AlertsTable(const KpiView& view) {
+  std::string out = "<section aria-labelledby=\"alerts-h\">\n<h2 id=\"alerts-h\">Alerts</h2>\n";
+  if (view.alerts.empty()) return out + "<p>This KPI has no alerts.</p>\n</section>\n";
+  out +=
+      "<div class=\"table-wrap\"><table>\n<thead><tr><th scope=\"col\">Alert</th>"
+      "<th scope=\"col\">State</th><th scope=\"col\">Severity</th><th scope=\"col\">Status</th>"
+      "<th scope=\"col\">Active since</th><th scope=\"col\">Fired at</th>"
+      "<th scope=\"col\">Resolved at</th><th scope=\"col\">Summary</th></tr></thead>\n<tbody>\n";
+  for (const AlertView& a : view.alerts) {
+    const std::string_view phase = rules::AlertPhaseName(a.state.phase);
+    out += "<tr><th scope=\"row\">" + Escape(a.id) + "</th><td><span class=\"badge ph-" +
+           std::string(phase) +
+           (a.state.phase == rules::AlertPhase::kFiring
+                ? " sev-" + std::string(rules::SeverityName(a.severity))
+                : "") +
+           "\">" + std::string(phase) + "</span></td><td>" +
+           std::string(rules::SeverityName(a.severity)) + "</td><td>" +
+           (a.state.status ? std::string(StatusWordsOf(rules::StatusName(*a.state.status)))
+                           : std::string(kNoValue)) +
+           "</td><td>" + OptionalTime(a.state.active_since) + "</td><td>" +
+           OptionalTime(a.state.fired_at) + "</td><td>" + OptionalTime(a.state.resolved_at) +
+           "</td><td>" + (a.summary.empty() ? std::string(kNoValue) : Escape(a.summary)) +
+           "</td></tr>\n";
+  }
+  return out + "</tbody>\n</table></div>\n</section>\n";
+}
+
+std::string Legend(const KpiView& view) {
+  std::string out = "<ul class=\"legend\" aria-label=\"Legend\"><li class=\"l-hist\">History</li>";
+  if (!view.spec.goal) return out + "</ul>\n";
+  if (std::holds_alternative<rules::BandGoal>(view.spec.goal->kind)) {
+    return out + "<li class=\"l-band\">Goal band</li></ul>\n";
+  }
+  out += "<li class=\"l-traj\">Trajectory</li><li class=\"l-target\">Target</li>";
+  if (!std::get<rules::DeadlineGoal>(view.spec.goal->kind).milestones.empty()) {
+    out += "<li class=\"l-milestone\">Milestone</li>";
+  }
+  if (std::isfinite(view.evaluation.variables.forecast)) {
+    out += "<li class=\"l-forecast\">Forecast</li>";
+  }
+  return out + "</ul>\n";
+}
+
+std::string RecentSamples(std::span<const rules::Sample> history, std::string_view unit) {
+  std::string out =
+      "<section aria-labelledby=\"samples-h\">\n<h2 id=\"samples-h\">Latest samples</h2>\n";
+  if (history.empty()) return out + "<p>No stored samples in the chart's range.</p>\n</section>\n";
+  out +=
+      "<div class=\"table-wrap\"><table>\n<thead><tr><th scope=\"col\">Time</th>"
+      "<th scope=\"col\">Value</th></tr></thead>\n<tbody>\n";
+  const std::size_t n = std::min(history.size(), kRecentSamples);
+  for (std::size_t i = 0; i < n; ++i) {
+    const rules::Sample& s = history[history.size() - 1 - i];
+    out += "<tr><td>" + TimeElement(s.at) + "</td><td class=\"num\">" +
+           Escape(FormatQuantity(s.value, unit)) + "</td></tr>\n";
+  }
+  return out + "</tbody>\n</table></div>\n</section>\n";
+}
+
+std::string About(const KpiView& view) {
+  const config::Kpi& kpi = *view.config;
+  std::string out = "<p class=\"note\">KPI <code>" + Escape(kpi.name) + "</code>";
+  if (!kpi.owner.empty()) out += " \u00b7 owner " + Escape(kpi.owner);
+  if (!kpi.source.empty()) out += " \u00b7 source " + Escape(kpi.source);
+  if (kpi.expr) out += " \u00b7 derived: <code>" + Escape(kpi.expr->text) + "</code>";
+  return out + "</p>\n";
+}
+
+std::string Heading(std::string_view title, const std::string& badge) {
+  return "<p class=\"meta\"><a href=\"/\">All KPIs</a></p>\n<h1>" + Escape(title) + "</h1>" + badge;
+}
+
+std::string Message(const PageSource& source, std::string_view title, std::string_view text) {
+  std::string body = PageHeader(Heading(title, ""), source, false);
+  body += "<main id=\"main-content\">\n<p>";
+  AppendEscaped(body, text);
+  body += "</p>\n<p><a href=\"/\">Back to all KPIs</a></p>\n</main>\n";
+  return Document(title, body, std::chrono::seconds(0));
+}
+
+}  // namespace
+
+std::string RenderDetail(const PageSource& source, const KpiView& view) {
+  const TimePoint now = source.Now();
+  const std::vector<rules::Sample> history = ChartHistory(source, view, now, kHistoryLimit);
+  const StatusInfo status = StatusOf(view);
+  const std::string title(TitleOf(view));
+
+  std::string body = PageHeader(Heading(title, StatusBadge(status)), source, true);
+  body += "<main id=\"main-content\">\n";
+  body += About(view);
+  body += ActiveAlerts(view);
+  body += SilenceNotes(source.Silences(view, now));
+  body += CollectError(view);
+  body += LabelLinks(view);
+  body += "<section aria-labelledby=\"chart-h\">\n<h2 id=\"chart-h\">History</h2>\n";
+  body += Chart(
+      view, history, now,
+      ChartOptions{.width = 960, .height = 380, .max_points = kChartPoints, .detailed = true});
+  body += Legend(view) + "</section>\n";
+  body += "<div class=\"grid2\">\n" + Figures(view) + GoalRows(view) + "</div>\n";
+  body += AlertsTable(view);
+  body += RecentSamples(history, view.config->unit);
+  body += "</main>\n";
+  return Document(title + " \u00b7 " + std::string(status.words) + " \u00b7 KPI status", body,
+                  RefreshOf(source));
+}
+
+std::string RenderNotFound(const PageSource& source, std::string_view name) {
+  return Message(
+      source, "KPI not found",
+      "There is no KPI named \u201c" + std::string(name) + "\u201d in the running configuration.");
+}
+
+std::string RenderBadRequest(const PageSource& source, std::string_view message) {
+  return Message(source, "Bad request", message);
+}
+
+}  // namespace kpid::web

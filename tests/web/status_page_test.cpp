@@ -1,0 +1,510 @@
+// The status pages rendered through the real router from a real Engine (config from a
+// string, values recorded by hand): statuses, escaping, filter, sort, pagination, 404,
+// headers, HEAD, and the HTML's structure.
+#include "daemon/web/status_page.hpp"
+
+#include <chrono>
+#include <map>
+#include <regex>
+#include <set>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "daemon/load_config.hpp"
+#include "daemon/web/chart.hpp"
+#include "daemon/web/html.hpp"
+#include "daemon/web/parts.hpp"
+#include "tests/web/html_check.hpp"
+
+namespace kpid::web {
+namespace {
+
+namespace beast_http = boost::beast::http;
+using std::chrono::hours;
+using ::testing::HasSubstr;
+using testing::HtmlDocument;
+using testing::HtmlElement;
+using ::testing::Not;
+
+// 2026-11-15T12:00:00Z: half way between 2026-10-01 and 2026-12-31 is about here.
+constexpr TimePoint kNow = std::chrono::sys_days(std::chrono::year{2026} / 11 / 15) + hours(12);
+
+std::shared_ptr<const config::Config> MustLoad(const std::string& kpis) {
+  const std::string text =
+      "[evaluation]\ninterval = \"1m\"\n\n[[source]]\nname = \"db\"\ntype = \"sql\"\n"
+      "driver = \"sqlite3\"\nconnection = \"/nonexistent.db\"\n" +
+      kpis;
+  config::LoadResult result = config::LoadFromString(
+      text, "web.toml", BuiltinExtensions(),
+      [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+  for (const auto& e : result.errors) ADD_FAILURE() << e.ToString();
+  return std::make_shared<const config::Config>(result.config ? std::move(*result.config)
+                                                              : config::Config{});
+}
+
+// A deadline KPI: 0 -> 100 from 2026-10-01 to 2026-12-31 (UTC) unless `goal` says otherwise.
+std::string DeadlineKpi(const std::string& name, const std::string& extra = "",
+                        const std::string& deadline = "2026-12-31T00:00:00Z") {
+  return "\n[[kpi]]\nname = \"" + name + "\"\nsource = \"db\"\nquery = \"SELECT 1\"\n" +
+         "stale_after = \"1h\"\n" + extra +
+         "  [kpi.goal]\n  baseline = 0\n  target = 100\n  start = 2026-10-01T00:00:00Z\n"
+         "  deadline = " +
+         deadline + "\n  notify_on = [\"off_track\", \"missed\"]\n";
+}
+
+class FakeSource : public PageSource {
+ public:
+  explicit FakeSource(const std::string& kpis) { engine_.Apply(MustLoad(kpis)); }
+
+  void Set(const std::string& kpi, double value, TimePoint at = kNow) {
+    (void)engine_.Record(kpi, collectors::Sample{value, at});
+  }
+  void Fail(const std::string& kpi, const std::string& message) {
+    (void)engine_.Record(kpi, collectors::CollectError{collectors::ErrorKind::kConnect, message});
+  }
+  void Evaluate() {
+    (void)engine_.Evaluate(kNow);
+    evaluated_ = kNow;
+  }
+
+  const std::vector<KpiView>& Kpis() const override { return engine_.kpis(); }
+  const KpiView* Find(std::string_view kpi) const override { return engine_.Find(kpi); }
+  std::vector<rules::Sample> History(const std::string& kpi, TimePoint since,
+                                     std::size_t limit) const override {
+    ++history_calls;
+    std::vector<rules::Sample> out;
+    auto it = history.find(kpi);
+    if (it == history.end()) return out;
+    for (const rules::Sample& s : it->second) {
+      if (s.at >= since) out.push_back(s);
+    }
+    if (out.size() > limit) {
+      const auto drop = static_cast<std::ptrdiff_t>(out.size() - limit);
+      if (keep_newest) {
+        out.erase(out.begin(), out.begin() + drop);
+      } else {
+        out.erase(out.end() - drop, out.end());
+      }
+    }
+    return out;
+  }
+  std::vector<SilenceNote> Silences(const KpiView& kpi, TimePoint) const override {
+    auto it = silences.find(kpi.config->name);
+    return it == silences.end() ? std::vector<SilenceNote>{} : it->second;
+  }
+  std::optional<TimePoint> EvaluatedAt() const override { return evaluated_; }
+  std::chrono::seconds RefreshInterval() const override { return refresh; }
+  TimePoint Now() const override { return kNow; }
+
+  std::map<std::string, std::vector<rules::Sample>> history;
+  std::map<std::string, std::vector<SilenceNote>> silences;
+  std::chrono::seconds refresh{60};
+  mutable int history_calls = 0;
+  bool keep_newest = false;  // which samples History() keeps of more than `limit`
+
+ private:
+  Engine engine_;
+  std::optional<TimePoint> evaluated_;
+};
+
+class StatusPageTest : public ::testing::Test {
+ protected:
+  http::Response Get(const FakeSource& source, const std::string& target,
+                     beast_http::verb method = beast_http::verb::get) {
+    http::Router router;
+    AddRoutes(router, source);
+    http::Request req{method, target, 11};
+    return router.Dispatch(req);
+  }
+};
+
+// "nan" as a word (not inside "finance"), as printf would print a NaN.
+bool HasNan(const std::string& body) {
+  static const std::regex kNan("(^|[^a-z])-?nan([^a-z]|$)", std::regex::icase);
+  return std::regex_search(body, kNan);
+}
+
+// One KPI per status, in an order that is not the display order.
+std::string AllStatuses() {
+  return DeadlineKpi("on_time",
+                     "title = \"On time\"\nunit = \"EUR\"\nowner = \"cfo@example.com\"\n"
+                     "labels = { team = \"finance\" }\n") +
+         DeadlineKpi("done", "labels = { team = \"sales\" }\n") +
+         DeadlineKpi("lagging", "labels = { team = \"finance\", region = \"eu\" }\n") +
+         DeadlineKpi("late", "", "2026-11-01T00:00:00Z") +
+         DeadlineKpi("broken", "labels = { team = \"finance\" }\n") +
+         DeadlineKpi("slipping", "labels = { team = \"finance\", region = \"us\" }\n") +
+         "\n[[kpi]]\nname = \"churn\"\nsource = \"db\"\nquery = \"SELECT 1\"\n"
+         "  [kpi.goal]\n  max = 0.03\n  warn_max = 0.025\n" +
+         "\n[[kpi]]\nname = \"plain\"\nsource = \"db\"\nquery = \"SELECT 1\"\n" +
+         "\n[[kpi]]\nname = \"waiting\"\nsource = \"db\"\nquery = \"SELECT 1\"\n";
+}
+
+void FillAllStatuses(FakeSource& source) {
+  source.Set("on_time", 55);                        // expected ~0.49
+  source.Set("done", 120);                          // achieved
+  source.Set("lagging", 20);                        // gap ~0.29 > 0.15: off_track
+  source.Set("late", 50);                           // deadline passed: missed
+  source.Fail("broken", "db: connection refused");  // no_data
+  source.Set("slipping", 40);                       // gap ~0.09: at_risk
+  source.Set("churn", 0.02);                        // on_track (band)
+  source.Set("plain", 7);                           // no goal
+  // "waiting" never collected.
+  source.Evaluate();
+}
+
+std::vector<std::string> CardIds(const HtmlDocument& doc) {
+  std::vector<std::string> ids;
+  for (const HtmlElement* e : doc.ByClass("kpi")) ids.push_back(e->Attribute("id"));
+  return ids;
+}
+
+std::string Badge(const HtmlDocument& doc, const std::string& id) {
+  const HtmlElement* card = doc.ById(id);
+  if (card == nullptr) return "<missing card>";
+  for (const HtmlElement* e : doc.Within(*card, "span")) {
+    if (e->HasClass("badge")) return e->text;
+  }
+  return "<no badge>";
+}
+
+TEST_F(StatusPageTest, OverviewShowsEveryStatusMostUrgentFirst) {
+  FakeSource source(AllStatuses());
+  FillAllStatuses(source);
+  const http::Response res = Get(source, "/");
+  ASSERT_EQ(res.result(), beast_http::status::ok);
+  EXPECT_EQ(res[beast_http::field::content_type], "text/html; charset=utf-8");
+  const HtmlDocument doc(res.body());
+  EXPECT_THAT(doc.errors(), ::testing::IsEmpty());
+  EXPECT_THAT(CardIds(doc), ::testing::ElementsAre("late", "lagging", "slipping", "broken",
+                                                   "on_time", "churn", "done", "plain", "waiting"));
+  EXPECT_EQ(Badge(doc, "late"), "Missed");
+  EXPECT_EQ(Badge(doc, "lagging"), "Off track");
+  EXPECT_EQ(Badge(doc, "slipping"), "At risk");
+  EXPECT_EQ(Badge(doc, "broken"), "No data");
+  EXPECT_EQ(Badge(doc, "on_time"), "On track");
+  EXPECT_EQ(Badge(doc, "churn"), "On track");
+  EXPECT_EQ(Badge(doc, "done"), "Achieved");
+  EXPECT_EQ(Badge(doc, "plain"), "No goal");
+  EXPECT_EQ(Badge(doc, "waiting"), "Not judged yet");
+  // The badge's colour class goes with its text.
+  EXPECT_TRUE(doc.ById("lagging")->HasClass("b-off_track"));
+
+  const HtmlElement* on_time = doc.ById("on_time");
+  EXPECT_THAT(on_time->text, HasSubstr("On time"));
+  EXPECT_THAT(on_time->text, HasSubstr("55 EUR"));
+  EXPECT_THAT(on_time->text, HasSubstr("100 EUR by 2026-12-31 00:00 UTC"));
+  EXPECT_THAT(on_time->text, HasSubstr("cfo@example.com"));
+  EXPECT_THAT(on_time->text, HasSubstr("Days left"));
+  EXPECT_EQ(doc.Within(*on_time, "svg").size(), 2u) << "progress bar and sparkline";
+  EXPECT_THAT(doc.ById("broken")->text, HasSubstr("db: connection refused"));
+  EXPECT_THAT(doc.ById("churn")->text, HasSubstr("at most 0.03"));
+}
+
+TEST_F(StatusPageTest, SummaryCountsEveryStatus) {
+  FakeSource source(AllStatuses());
+  FillAllStatuses(source);
+  const HtmlDocument doc(Get(source, "/").body());
+  const HtmlElement* summary = doc.ById("summary-h");
+  ASSERT_NE(summary, nullptr);
+  std::map<std::string, std::string> counts;
+  for (const HtmlElement* link : doc.ByTag("a")) {
+    if (link->Attribute("href").find("status=") == std::string::npos) continue;
+    for (const HtmlElement* n : doc.Within(*link, "span")) {
+      if (n->HasClass("n")) counts[link->Attribute("href")] = n->text;
+    }
+  }
+  EXPECT_EQ(counts["/?status=on_track"], "2");
+  EXPECT_EQ(counts["/?status=missed"], "1");
+  EXPECT_EQ(counts["/?status=achieved"], "1");
+  EXPECT_EQ(counts["/?status=pending"], "1");
+}
+
+TEST_F(StatusPageTest, PageStructureIsAccessible) {
+  FakeSource source(AllStatuses());
+  FillAllStatuses(source);
+  for (const std::string target : {"/", "/kpi/on_time", "/kpi/churn", "/kpi/nope"}) {
+    SCOPED_TRACE(target);
+    const std::string body = Get(source, target).body();
+    const HtmlDocument doc(body);
+    EXPECT_THAT(doc.errors(), ::testing::IsEmpty());
+    ASSERT_EQ(doc.ByTag("html").size(), 1u);
+    EXPECT_EQ(doc.ByTag("html")[0]->Attribute("lang"), "en");
+    ASSERT_EQ(doc.ByTag("title").size(), 1u);
+    EXPECT_FALSE(doc.ByTag("title")[0]->text.empty());
+    EXPECT_EQ(doc.ByTag("h1").size(), 1u);
+    EXPECT_EQ(doc.ByTag("main").size(), 1u);
+    bool viewport = false;
+    for (const HtmlElement* m : doc.ByTag("meta")) viewport |= m->Attribute("name") == "viewport";
+    EXPECT_TRUE(viewport);
+    for (const HtmlElement& e : doc.elements()) {
+      EXPECT_EQ(e.attributes.count("style"), 0u) << "inline style on <" << e.tag << ">";
+      for (const auto& [name, value] : e.attributes) {
+        EXPECT_FALSE(name.starts_with("on")) << "inline handler " << name;
+      }
+      if (e.tag == "script") {
+        EXPECT_TRUE(e.text.empty()) << "inline script";
+        EXPECT_EQ(e.Attribute("src"), "/static/kpid.js");
+      }
+      if (e.tag == "svg") {
+        EXPECT_EQ(e.Attribute("role"), "img");
+        EXPECT_FALSE(e.Attribute("aria-label").empty());
+      }
+      if (e.tag == "th") {
+        EXPECT_FALSE(e.Attribute("scope").empty()) << "th without scope";
+      }
+      if (e.tag == "table") {
+        EXPECT_FALSE(doc.Within(e, "th").empty()) << "table without headers";
+      }
+    }
+    EXPECT_FALSE(HasNan(body)) << "a NaN printed";
+    EXPECT_THAT(body, Not(HasSubstr("n/a")));
+    EXPECT_THAT(body, Not(HasSubstr("inf ")));
+  }
+}
+
+TEST_F(StatusPageTest, EscapesEveryStringFromTheConfig) {
+  const std::string evil = "<script>alert(1)</script>\\\" onmouseover=\\\"x";
+  FakeSource source(DeadlineKpi("evil", "title = \"" + evil + "\"\nunit = \"<b>u</b>\"\n" +
+                                            "owner = \"<img src=x onerror=alert(2)>\"\n" +
+                                            "labels = { team = \"<i>&amp;</i>\" }\n"));
+  source.Set("evil", 10);
+  source.Fail("evil", "<svg onload=alert(3)>");
+  source.silences["evil"] = {{"s1", "evil/goal", "<em>freeze</em>", "<u>ops</u>", kNow + hours(1)}};
+  source.Evaluate();
+  for (const std::string target : {"/", "/kpi/evil", "/?team=%3Ci%3E%26amp%3B%3C%2Fi%3E"}) {
+    SCOPED_TRACE(target);
+    const std::string body = Get(source, target).body();
+    const HtmlDocument doc(body);
+    EXPECT_THAT(doc.errors(), ::testing::IsEmpty());
+    EXPECT_THAT(body, Not(HasSubstr("<script>alert")));
+    EXPECT_THAT(body, Not(HasSubstr("<img")));
+    EXPECT_THAT(body, Not(HasSubstr("<svg onload")));
+    EXPECT_THAT(body, Not(HasSubstr("<em>")));
+    EXPECT_THAT(body, Not(HasSubstr("<u>")));
+    EXPECT_THAT(body, Not(HasSubstr("<i>")));
+    EXPECT_THAT(body, Not(HasSubstr("<b>")));
+    EXPECT_THAT(body, HasSubstr("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    for (const HtmlElement& e : doc.elements()) {
+      for (const auto& [name, value] : e.attributes) {
+        EXPECT_FALSE(name.starts_with("on")) << "injected attribute " << name;
+      }
+    }
+    // The title reads as written, as text.
+    EXPECT_THAT(doc.ByTag("title")[0]->text + doc.ById("main-content")->text,
+                HasSubstr("<script>alert(1)</script>"));
+  }
+  EXPECT_THAT(Get(source, "/kpi/%3Cscript%3E").body(), HasSubstr("&lt;script&gt;"));
+}
+
+TEST_F(StatusPageTest, FiltersByLabelsAndStatus) {
+  FakeSource source(AllStatuses());
+  FillAllStatuses(source);
+  EXPECT_THAT(CardIds(HtmlDocument(Get(source, "/?team=finance").body())),
+              ::testing::ElementsAre("lagging", "slipping", "broken", "on_time"));
+  EXPECT_THAT(CardIds(HtmlDocument(Get(source, "/?team=finance&region=eu").body())),
+              ::testing::ElementsAre("lagging"));
+  EXPECT_THAT(CardIds(HtmlDocument(Get(source, "/?team=finance&status=at_risk").body())),
+              ::testing::ElementsAre("slipping"));
+  EXPECT_THAT(CardIds(HtmlDocument(Get(source, "/?team=nobody").body())), ::testing::IsEmpty());
+  EXPECT_THAT(Get(source, "/?team=nobody").body(), HasSubstr("No KPI matches"));
+  // The summary counts the label filter's KPIs, and its links keep the filter.
+  EXPECT_THAT(Get(source, "/?team=finance").body(),
+              HasSubstr("href=\"/?team=finance&amp;status=off_track\""));
+  EXPECT_EQ(Get(source, "/?status=bogus").result(), beast_http::status::bad_request);
+  EXPECT_EQ(Get(source, "/?page=0").result(), beast_http::status::bad_request);
+  EXPECT_EQ(Get(source, "/?page=x").result(), beast_http::status::bad_request);
+  EXPECT_EQ(Get(source, "/?page=%zz").result(), beast_http::status::bad_request);
+}
+
+TEST_F(StatusPageTest, PaginatesAHundredAtATime) {
+  std::string kpis;
+  for (int i = 0; i < 250; ++i) kpis += DeadlineKpi("k" + std::to_string(i));
+  FakeSource source(kpis);
+  for (int i = 0; i < 250; ++i) source.Set("k" + std::to_string(i), i == 200 ? 0 : 50);
+  source.Evaluate();
+  const HtmlDocument first(Get(source, "/").body());
+  std::vector<std::string> ids = CardIds(first);
+  ASSERT_EQ(ids.size(), 100u);
+  EXPECT_EQ(ids[0], "k200") << "the off-track KPI comes first";
+  EXPECT_EQ(ids[1], "k0");
+  EXPECT_THAT(Get(source, "/").body(), HasSubstr("href=\"/?page=2\""));
+  EXPECT_THAT(Get(source, "/").body(), HasSubstr("Page 1 of 3"));
+  ids = CardIds(HtmlDocument(Get(source, "/?page=3").body()));
+  ASSERT_EQ(ids.size(), 50u);
+  EXPECT_EQ(ids.back(), "k249");
+  EXPECT_THAT(Get(source, "/?page=3").body(), HasSubstr("href=\"/?page=2\""));
+  EXPECT_EQ(CardIds(HtmlDocument(Get(source, "/?page=99").body())).size(), 50u)
+      << "past the end shows the last page";
+}
+
+TEST_F(StatusPageTest, DetailPageShowsChartFiguresAlertsAndSamples) {
+  FakeSource source(DeadlineKpi("revenue", "title = \"Revenue\"\nunit = \"EUR\"\n") +
+                    "  [[kpi.goal.milestone]]\n  at = 2026-11-01T00:00:00Z\n  value = 30\n");
+  std::vector<rules::Sample> samples;
+  samples.reserve(40);
+  for (int d = 0; d < 40; ++d) {
+    samples.push_back(
+        {std::chrono::sys_days(std::chrono::year{2026} / 10 / 7) + hours(24 * d), 0.5 * d});
+  }
+  source.history["revenue"] = samples;
+  for (const rules::Sample& s : samples) source.Set("revenue", s.value, s.at);
+  source.Set("revenue", 20);
+  source.silences["revenue"] = {{"s1", "revenue/goal", "holiday freeze", "ops", kNow + hours(48)}};
+  source.Evaluate();
+  const http::Response res = Get(source, "/kpi/revenue");
+  ASSERT_EQ(res.result(), beast_http::status::ok);
+  const HtmlDocument doc(res.body());
+  EXPECT_THAT(doc.errors(), ::testing::IsEmpty());
+  EXPECT_EQ(doc.ByTag("h1")[0]->text, "Revenue");
+  const auto charts = doc.ByClass("chart");
+  ASSERT_EQ(charts.size(), 1u);
+  EXPECT_EQ(doc.Within(*charts[0], "polyline").size(), 2u) << "history and trajectory";
+  EXPECT_EQ(doc.Within(*charts[0], "circle").size(), 2u) << "milestone and latest";
+  std::set<std::string> lines;
+  for (const HtmlElement* l : doc.Within(*charts[0], "line")) lines.insert(l->Attribute("class"));
+  EXPECT_THAT(lines, ::testing::IsSupersetOf({"target", "forecast", "now", "grid"}));
+  const std::string main = doc.ById("main-content")->text;
+  EXPECT_THAT(main, HasSubstr("Off track"));
+  EXPECT_THAT(main, HasSubstr("revenue/goal"));
+  EXPECT_THAT(main, HasSubstr("holiday freeze"));
+  EXPECT_THAT(main, HasSubstr("30 EUR by 2026-11-01 00:00 UTC")) << "milestone";
+  EXPECT_THAT(main, HasSubstr("19.5 EUR")) << "a stored sample";
+  EXPECT_EQ(doc.ById("samples-h") != nullptr, true);
+}
+
+TEST_F(StatusPageTest, UnknownKpiIsAnHtml404) {
+  FakeSource source(AllStatuses());
+  const http::Response res = Get(source, "/kpi/nope");
+  EXPECT_EQ(res.result(), beast_http::status::not_found);
+  EXPECT_EQ(res[beast_http::field::content_type], "text/html; charset=utf-8");
+  EXPECT_THAT(res.body(), HasSubstr("nope"));
+  EXPECT_FALSE(res["Content-Security-Policy"].empty());
+}
+
+TEST_F(StatusPageTest, EveryPageAndAssetCarriesAStrictCsp) {
+  FakeSource source(AllStatuses());
+  FillAllStatuses(source);
+  for (const std::string target :
+       {"/", "/kpi/on_time", "/kpi/nope", "/?page=0", "/static/kpid.css", "/static/kpid.js"}) {
+    SCOPED_TRACE(target);
+    const http::Response res = Get(source, target);
+    const std::string csp(res["Content-Security-Policy"]);
+    EXPECT_THAT(csp, HasSubstr("default-src 'none'"));
+    EXPECT_THAT(csp, HasSubstr("script-src 'self'"));
+    EXPECT_THAT(csp, HasSubstr("style-src 'self'"));
+    EXPECT_THAT(csp, HasSubstr("frame-ancestors 'none'"));
+    EXPECT_THAT(csp, Not(HasSubstr("unsafe")));
+    EXPECT_EQ(res["X-Content-Type-Options"], "nosniff");
+  }
+  EXPECT_EQ(Get(source, "/static/kpid.css")[beast_http::field::content_type],
+            "text/css; charset=utf-8");
+  EXPECT_EQ(Get(source, "/static/kpid.js")[beast_http::field::content_type],
+            "text/javascript; charset=utf-8");
+  EXPECT_EQ(Get(source, "/")[beast_http::field::cache_control], "no-store");
+}
+
+TEST_F(StatusPageTest, HeadHasTheHeadersButNoBody) {
+  FakeSource source(AllStatuses());
+  FillAllStatuses(source);
+  const http::Response get = Get(source, "/");
+  const http::Response head = Get(source, "/", beast_http::verb::head);
+  EXPECT_EQ(head.result(), beast_http::status::ok);
+  EXPECT_TRUE(head.body().empty());
+  EXPECT_EQ(head[beast_http::field::content_length], std::to_string(get.body().size()));
+  EXPECT_FALSE(head["Content-Security-Policy"].empty());
+  EXPECT_EQ(Get(source, "/kpi/nope", beast_http::verb::head).result(),
+            beast_http::status::not_found);
+  EXPECT_EQ(Get(source, "/", beast_http::verb::post).result(),
+            beast_http::status::method_not_allowed);
+}
+
+TEST_F(StatusPageTest, RefreshIntervalHasAFloor) {
+  FakeSource source(AllStatuses());
+  source.refresh = std::chrono::seconds(1);
+  const HtmlDocument doc(Get(source, "/").body());
+  EXPECT_EQ(doc.ByTag("body")[0]->Attribute("data-refresh"), "5");
+  source.refresh = std::chrono::seconds(90);
+  EXPECT_EQ(HtmlDocument(Get(source, "/").body()).ByTag("body")[0]->Attribute("data-refresh"),
+            "90");
+}
+
+TEST_F(StatusPageTest, BeforeTheFirstEvaluationNothingIsNan) {
+  FakeSource source(AllStatuses());
+  for (const std::string target : {"/", "/kpi/on_time", "/kpi/churn", "/kpi/plain"}) {
+    const std::string body = Get(source, target).body();
+    EXPECT_FALSE(HasNan(body)) << target;
+    EXPECT_THAT(body, HasSubstr("\u2014")) << target;
+    EXPECT_THAT(body, HasSubstr("Not evaluated yet")) << target;
+  }
+}
+
+TEST_F(StatusPageTest, DenseHistoryShowsItsNewestPartInTwoQueriesAtMost) {
+  FakeSource source(DeadlineKpi("dense"));
+  const TimePoint start = std::chrono::sys_days(std::chrono::year{2026} / 10 / 1);
+  std::vector<rules::Sample> samples;
+  for (int m = 0; start + std::chrono::minutes(m) <= kNow; m += 5) {
+    samples.push_back({start + std::chrono::minutes(m), m / 100.0});
+  }
+  source.history["dense"] = samples;
+  source.Set("dense", samples.back().value, samples.back().at);
+  source.Evaluate();
+  const std::vector<rules::Sample> got =
+      ChartHistory(source, *source.Find("dense"), kNow, /*limit=*/600);
+  EXPECT_EQ(source.history_calls, 2);
+  ASSERT_FALSE(got.empty());
+  EXPECT_LE(got.size(), 600u);
+  EXPECT_EQ(got.back(), samples.back()) << "ends with the newest sample";
+  EXPECT_GT(got.size(), 500u) << "a full window, not a sliver";
+
+  // A store that keeps the newest of a long result needs one query.
+  source.keep_newest = true;
+  source.history_calls = 0;
+  const std::vector<rules::Sample> newest =
+      ChartHistory(source, *source.Find("dense"), kNow, /*limit=*/600);
+  EXPECT_EQ(source.history_calls, 1);
+  EXPECT_EQ(newest.size(), 600u);
+  EXPECT_EQ(newest.back(), samples.back());
+}
+
+TEST(HtmlTest, FormatsNumbersForPeople) {
+  EXPECT_EQ(Escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+  EXPECT_EQ(Escape(std::string("a\0b\x01", 4)), "ab");
+  EXPECT_EQ(UrlEncode("a b&c=ü"), "a%20b%26c%3D%C3%BC");
+  EXPECT_EQ(FormatValue(1200000), "1\u202f200\u202f000");
+  EXPECT_EQ(FormatValue(-12345.5), "-12\u202f345.5");
+  EXPECT_EQ(FormatValue(1234), "1234");
+  EXPECT_EQ(FormatValue(0.025), "0.025");
+  EXPECT_EQ(FormatValue(84.00371, kRoundedDigits), "84");
+  EXPECT_EQ(FormatValue(0.0213182, kRoundedDigits), "0.02132");
+  EXPECT_EQ(FormatValue(1279701.3, kRoundedDigits), "1\u202f279\u202f701");
+  EXPECT_EQ(FormatValue(-0.00001, 2), "-1e-05");
+  EXPECT_EQ(FormatCompact(1250000), "1.25M");
+  EXPECT_EQ(FormatCompact(64000), "64k");
+  EXPECT_EQ(FormatCompact(-2500), "-2500");
+  EXPECT_EQ(FormatValue(kNaN), "\u2014");
+  EXPECT_EQ(FormatValue(std::numeric_limits<double>::infinity()), "\u2014");
+  EXPECT_EQ(FormatQuantity(kNaN, "EUR"), "\u2014");
+  EXPECT_EQ(FormatPercent(0.5432), "54.3\u00a0%");
+  EXPECT_EQ(FormatPercent(-0.0001), "0\u00a0%");
+  EXPECT_EQ(FormatDaysLeft(0), "deadline passed");
+  EXPECT_EQ(FormatDaysLeft(0.5), "less than 1 day");
+  EXPECT_EQ(FormatDaysLeft(1.5), "1 day");
+  EXPECT_EQ(FormatDaysLeft(45.9), "45 days");
+}
+
+TEST(ChartTest, ThinKeepsTheExtremes) {
+  std::vector<rules::Sample> samples;
+  samples.reserve(1000);
+  for (int i = 0; i < 1000; ++i) samples.push_back({kNow + hours(i), i == 500 ? 1e6 : i % 7});
+  const std::vector<rules::Sample> thin = Thin(samples, 80);
+  EXPECT_LE(thin.size(), 80u);
+  EXPECT_TRUE(std::any_of(thin.begin(), thin.end(), [](auto& s) { return s.value == 1e6; }));
+  EXPECT_TRUE(
+      std::is_sorted(thin.begin(), thin.end(), [](auto& a, auto& b) { return a.at < b.at; }));
+}
+
+}  // namespace
+}  // namespace kpid::web
