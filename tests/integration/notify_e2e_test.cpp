@@ -4,8 +4,10 @@
 // loses nothing and repeats nothing that was acknowledged; silences made through the API
 // hold notifications back and survive a restart; a digest that fell due while kpid was
 // down is sent once after it starts, and not again after another restart.
+#include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -421,6 +423,68 @@ match = { team = "crm" }
   EXPECT_EQ(smtp.MessageCount(), 1U);
   run3->Signal(SIGTERM);
   EXPECT_EQ(run3->Wait(std::chrono::seconds(10)), 0);
+}
+
+// Both wait for the clock: an alert outside its route's active_time waits for the window
+// to open, and a digest on "* * * * *" goes out at the next minute. One test, one wait.
+TEST_F(NotifyE2eTest, ActiveTimeDefersUntilTheWindowOpensAndAMinuteDigestFires) {
+  using std::chrono::system_clock;
+  auto second_of_minute = [] {
+    return std::chrono::floor<std::chrono::seconds>(system_clock::now().time_since_epoch())
+               .count() %
+           60;
+  };
+  // Leave the alert time to fire before the minute turns.
+  if (second_of_minute() > 45)
+    std::this_thread::sleep_for(std::chrono::seconds(61 - second_of_minute()));
+  const auto opens = std::chrono::ceil<std::chrono::minutes>(system_clock::now());
+  const auto minute_of_day = (opens.time_since_epoch().count() % (24 * 60) + 24 * 60) % (24 * 60);
+  char window[32];
+  if (minute_of_day == 0) {
+    std::snprintf(window, sizeof window, "00:00-23:59");  // closed in the day's last minute
+  } else {
+    std::snprintf(window, sizeof window, "%02d:%02d-24:00", static_cast<int>(minute_of_day / 60),
+                  static_cast<int>(minute_of_day % 60));
+  }
+  ReplaceInConfig("group_interval = \"1s\"\n",
+                  "group_interval = \"1s\"\nactive_time = \"" + std::string(window) + "\"\n");
+  EditConfig("", R"(
+[[digest]]
+name = "minutely"
+schedule = "* * * * *"
+receivers = ["audit"]
+)");
+  auto kpid = Start(1);
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(Url("/-/ready")).status == 200; })) << kpid->Output();
+  Sql("UPDATE kpi SET value = 4.5 WHERE name = 'churn';");
+  ASSERT_TRUE(WaitFor([&] {
+    Json alerts = Json::parse(HttpGet(Url("/api/v1/alerts")).body)["alerts"];
+    return alerts.size() == 1 && alerts[0]["state"] == "firing";
+  })) << kpid->Output();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  if (system_clock::now() < opens) {
+    EXPECT_TRUE(FileLines().empty()) << "sent before the window opened";
+    EXPECT_EQ(hook_.request_count(), 0U);
+  }
+  // The window opens at the minute: the alert goes out; so does the digest.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::vector<std::string> statuses;
+        for (const Json& line : FileLines()) statuses.push_back(line["status"]);
+        return std::count(statuses.begin(), statuses.end(), "firing") == 1 &&
+               std::count(statuses.begin(), statuses.end(), "digest") >= 1;
+      },
+      std::chrono::seconds(90)))
+      << kpid->Output();
+  EXPECT_GE(system_clock::now(), opens);
+  ASSERT_TRUE(WaitFor([&] { return hook_.request_count() == 1; })) << kpid->Output();
+  for (const Json& line : FileLines()) {
+    if (line["status"] != "digest") continue;
+    EXPECT_EQ(line["digest"]["name"], "minutely");
+    EXPECT_EQ(line["digest"]["kpis"][0]["status"], "off_track");
+  }
+  kpid->Signal(SIGTERM);
+  EXPECT_EQ(kpid->Wait(std::chrono::seconds(10)), 0);
 }
 
 }  // namespace
