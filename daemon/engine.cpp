@@ -81,6 +81,7 @@ Engine::Engine() = default;
 Engine::~Engine() = default;
 
 std::vector<std::string> Engine::Apply(std::shared_ptr<const config::Config> config) {
+  ++version_;
   std::vector<std::string> names;
   for (const config::Kpi& kpi : config->kpis) names.push_back(kpi.name);
   std::vector<std::string> all(rules::kExpressionVariableNames.begin(),
@@ -186,6 +187,7 @@ std::vector<std::string> Engine::AlertIds() const {
 }
 
 void Engine::Seed(const std::string& kpi, std::span<const rules::Sample> samples, TimePoint now) {
+  ++version_;
   auto it = index_.find(kpi);
   if (it == index_.end() || samples.empty()) return;
   KpiView& view = views_[it->second];
@@ -208,6 +210,7 @@ void Engine::Seed(const std::string& kpi, std::span<const rules::Sample> samples
 }
 
 void Engine::RestoreAlerts(std::span<const store::AlertRow> rows) {
+  ++version_;
   for (const store::AlertRow& row : rows) {
     auto it = index_.find(row.kpi);
     if (it == index_.end()) continue;
@@ -224,6 +227,7 @@ void Engine::RestoreAlerts(std::span<const store::AlertRow> rows) {
 
 std::optional<store::SampleRow> Engine::Record(const std::string& kpi,
                                                const collectors::CollectResult& result) {
+  ++version_;
   auto it = index_.find(kpi);
   if (it == index_.end()) return std::nullopt;  // removed by a reload while it ran
   KpiView& view = views_[it->second];
@@ -244,6 +248,7 @@ std::optional<store::SampleRow> Engine::Record(const std::string& kpi,
 }
 
 Engine::Cycle Engine::Evaluate(TimePoint now) {
+  ++version_;
   Cycle cycle;
   // Every KPI name reads its latest value, derived ones as computed below.
   for (std::size_t i = 0; i < views_.size(); ++i) {

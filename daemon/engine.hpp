@@ -5,6 +5,7 @@
 // and tests drive it the same way. Exposed as the per-KPI metrics of DESIGN.md.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 
 #include "collectors/collector.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/store/store.hpp"
 #include "rules/alert.hpp"
 #include "rules/evaluator.hpp"
@@ -59,7 +61,7 @@ struct KpiView {
   std::vector<AlertView> alerts;
 };
 
-class Engine : public prometheus::Collectable {
+class Engine : public VersionedCollectable {
  public:
   Engine();
   ~Engine() override;
@@ -104,10 +106,13 @@ class Engine : public prometheus::Collectable {
   [[nodiscard]] std::vector<std::string> AlertIds() const;
 
   std::vector<prometheus::MetricFamily> Collect() const override;
+  // Changes whenever what Collect() returns may have changed.
+  [[nodiscard]] std::uint64_t Version() const override { return version_; }
 
  private:
   struct Runtime;
   std::shared_ptr<const config::Config> config_;
+  std::uint64_t version_ = 0;
   // Compiled expressions point into vars_; both are rebuilt by Apply().
   std::unique_ptr<rules::VariableSet> vars_;
   std::unique_ptr<rules::VariableSlots> slots_;     // the per-KPI variables in vars_

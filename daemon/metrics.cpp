@@ -133,21 +133,25 @@ void Metrics::EvaluationDone(std::chrono::duration<double> took) {
 
 void Metrics::Add(std::weak_ptr<prometheus::Collectable> collectable) {
   extra_.push_back(std::move(collectable));
+  rendered_.emplace_back();
 }
 
 std::string Metrics::Render() const {
-  std::vector<prometheus::MetricFamily> families = registry_->Collect();
-  for (const auto& weak : extra_) {
-    if (auto collectable = weak.lock()) {
-      std::vector<prometheus::MetricFamily> more = collectable->Collect();
-      families.insert(families.end(), std::make_move_iterator(more.begin()),
-                      std::make_move_iterator(more.end()));
+  const prometheus::TextSerializer serializer;
+  std::string out = serializer.Serialize(registry_->Collect());
+  for (std::size_t i = 0; i < extra_.size(); ++i) {
+    auto collectable = extra_[i].lock();
+    if (!collectable) continue;
+    const auto* versioned = dynamic_cast<const VersionedCollectable*>(collectable.get());
+    Rendered& rendered = rendered_[i];
+    if (versioned == nullptr || rendered.version != versioned->Version()) {
+      rendered.text = serializer.Serialize(collectable->Collect());
+      if (versioned != nullptr) rendered.version = versioned->Version();
     }
+    out += rendered.text;
   }
-  std::vector<prometheus::MetricFamily> process = process_->Collect();
-  families.insert(families.end(), std::make_move_iterator(process.begin()),
-                  std::make_move_iterator(process.end()));
-  return prometheus::TextSerializer().Serialize(families);
+  out += serializer.Serialize(process_->Collect());
+  return out;
 }
 
 }  // namespace kpid

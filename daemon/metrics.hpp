@@ -4,7 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,14 @@ class ProcessCollector : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override;
 };
 
+// A Collectable whose series change only when Version() does, so that /metrics reuses their
+// rendered text between changes: 10,000 KPIs are some 160,000 series, too many to format
+// again for every scrape when they change once per evaluation.
+class VersionedCollectable : public prometheus::Collectable {
+ public:
+  [[nodiscard]] virtual std::uint64_t Version() const = 0;
+};
+
 class Metrics {
  public:
   Metrics();
@@ -36,13 +46,19 @@ class Metrics {
   void ConfigLoaded(bool ok, std::chrono::system_clock::time_point when);
   void EvaluationDone(std::chrono::duration<double> took);
 
-  // Collects every registered Collectable. Runs on the io thread.
+  // Collects every registered Collectable (a VersionedCollectable only when its version
+  // changed). Runs on the io thread.
   std::string Render() const;
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<ProcessCollector> process_;
   std::vector<std::weak_ptr<prometheus::Collectable>> extra_;
+  struct Rendered {
+    std::optional<std::uint64_t> version;
+    std::string text;
+  };
+  mutable std::vector<Rendered> rendered_;  // parallel to extra_
   prometheus::Gauge& reload_successful_;
   prometheus::Gauge& reload_success_timestamp_;
   prometheus::Histogram& evaluation_duration_;

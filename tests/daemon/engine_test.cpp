@@ -10,6 +10,7 @@
 #include <prometheus/metric_family.h>
 
 #include "daemon/load_config.hpp"
+#include "daemon/metrics.hpp"
 
 namespace kpid {
 namespace {
@@ -116,6 +117,26 @@ TEST(EngineTest, RecordsOnlyNewerSamples) {
   EXPECT_TRUE(engine.Record("revenue", Value(13, kNow + seconds(1))).has_value());
   EXPECT_FALSE(engine.Record("unknown", Value(1, kNow)).has_value());
   EXPECT_EQ(engine.Find("revenue")->latest->value, 13);
+}
+
+TEST(EngineTest, MetricsReuseTheRenderedTextOnlyWhileNothingChanged) {
+  auto engine = std::make_shared<Engine>();
+  engine->Apply(MustLoad(kDeadlineKpi));
+  Metrics metrics;
+  metrics.Add(engine);
+  (void)engine->Record("revenue", Value(10, kNow));
+  const std::string first = metrics.Render();
+  EXPECT_NE(first.find("kpi_value{kpi=\"revenue\",team=\"finance\"} 10\n"), std::string::npos)
+      << first;
+  const std::uint64_t version = engine->Version();
+  EXPECT_NE(metrics.Render().find("kpi_value{kpi=\"revenue\",team=\"finance\"} 10\n"),
+            std::string::npos);
+  EXPECT_EQ(engine->Version(), version);  // rendering changes nothing
+  (void)engine->Record("revenue", Value(11, kNow + seconds(1)));
+  const std::string second = metrics.Render();
+  EXPECT_NE(second.find("kpi_value{kpi=\"revenue\",team=\"finance\"} 11\n"), std::string::npos)
+      << second;
+  EXPECT_EQ(second.find("kpi_value{kpi=\"revenue\",team=\"finance\"} 10\n"), std::string::npos);
 }
 
 TEST(EngineTest, GoalAlertWaitsForItsForDurationAndResumesAfterRestore) {

@@ -311,6 +311,34 @@ TEST_F(EmailReceiverTest, AuthSucceedsAndFailsWithoutShowingThePassword) {
   EXPECT_EQ(server.MessageCount(), 1u);
 }
 
+TEST_F(EmailReceiverTest, AutoStartTlsNeverSendsAPasswordInCleartext) {
+  SmtpServer server;  // no TLS at all, but it would take AUTH in the clear
+  std::string error;
+  SmtpServerOptions options;
+  options.auth = "kpid:" + std::string(kPassword);
+  ASSERT_TRUE(server.Start(options, &error)) << error;
+  const auto with = [&](StartTls starttls) {
+    return Config(server.Url(), [&, starttls](Settings& s) {
+      s.starttls = starttls;
+      s.username = "kpid";
+      s.password = config::Secret(std::string(kPassword));
+    });
+  };
+  auto careful = MakeReceiver(with(StartTls::kAuto), context_);
+  Delivery d = Deliver(*careful, Sample());
+  EXPECT_EQ(d.outcome, Delivery::Outcome::kFailed);
+  EXPECT_NE(d.error.find("does not offer STARTTLS, which is required to send credentials"),
+            std::string::npos)
+      << d.error;
+  EXPECT_EQ(server.MessageCount(), 0u);
+  // Cleartext only when the config says so.
+  auto told = MakeReceiver(with(StartTls::kNever), context_);
+  d = Deliver(*told, Sample());
+  EXPECT_EQ(d.outcome, Delivery::Outcome::kDelivered) << d.error << "\n" << server.Log();
+  ASSERT_EQ(server.MessageCount(), 1u);
+  EXPECT_EQ(server.Envelope(1)["login"], "kpid");
+}
+
 TEST_F(EmailReceiverTest, RejectedRecipientIsPermanentTemporaryIsRetried) {
   SmtpServer server;
   std::string error;

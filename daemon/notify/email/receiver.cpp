@@ -379,6 +379,12 @@ class EmailReceiver final : public Receiver {
     if (!settings_) return;  // every Send() reports it
     where_ = HostPort(settings_->smtp_url.Reveal());
     implicit_tls_ = settings_->smtp_url.Reveal().starts_with("smtps://");
+    // starttls = "auto" must not hand a password to a server (or a man in the middle)
+    // that does not offer STARTTLS.
+    tls_required_ =
+        settings_->starttls == StartTls::kAlways ||
+        (settings_->starttls == StartTls::kAuto &&
+         (!settings_->username.empty() || !UrlPassword(settings_->smtp_url.Reveal()).empty()));
     secrets_.push_back(UrlPassword(settings_->smtp_url.Reveal()));
     if (settings_->password) {
       const std::string& password = settings_->password->Reveal();
@@ -461,6 +467,7 @@ class EmailReceiver final : public Receiver {
   std::mt19937_64 random_;
   std::string where_;
   bool implicit_tls_ = false;
+  bool tls_required_ = false;                                  // STARTTLS or nothing
   std::vector<std::string> secrets_;                           // longest first, for Redact()
   std::shared_ptr<bool> live_ = std::make_shared<bool>(true);  // read on the io thread only
   std::uint64_t next_worker_ = 1;
@@ -533,8 +540,7 @@ EasyHandle EmailReceiver::Prepare(Attempt& attempt) const {
   curl_easy_setopt(h, CURLOPT_URL, s.smtp_url.Reveal().c_str());
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
   if (!implicit_tls_) {
-    long use_ssl = CURLUSESSL_TRY;
-    if (s.starttls == StartTls::kAlways) use_ssl = CURLUSESSL_ALL;
+    long use_ssl = tls_required_ ? CURLUSESSL_ALL : CURLUSESSL_TRY;
     if (s.starttls == StartTls::kNever) use_ssl = CURLUSESSL_NONE;
     curl_easy_setopt(h, CURLOPT_USE_SSL, use_ssl);
   }
@@ -660,7 +666,13 @@ Delivery EmailReceiver::Judge(CURLcode code, CURL* easy, const Attempt& attempt)
     // Retrying cannot fix these: the settings or the server's set-up must change.
     case CURLE_USE_SSL_FAILED:
       return Fail(Delivery::Outcome::kFailed,
-                  where_ + " does not offer STARTTLS (starttls = \"always\"): " + detail);
+                  where_ + " does not offer STARTTLS, which is required " +
+                      (settings_->starttls == StartTls::kAlways
+                           ? std::string("(starttls = \"always\")")
+                           : std::string("to send credentials (starttls = \"auto\" with a "
+                                         "username; set starttls = \"never\" to allow "
+                                         "cleartext)")) +
+                      ": " + detail);
     case CURLE_SSL_CACERT_BADFILE:
       return Fail(Delivery::Outcome::kFailed,
                   "cannot use ca_file \"" + settings_->ca_file + "\": " + detail);
