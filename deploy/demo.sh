@@ -13,5 +13,5 @@ mkdir -p "$KPID_DEMO_DIR"
 deploy/examples/make-demo-data.sh "$KPID_DEMO_DIR"
 
 build/default/daemon/kpid check --config deploy/examples/demo.toml
-echo "kpid demo: http://127.0.0.1:9464/metrics, /api/v1/kpis, /-/ready; notifications in $KPID_DEMO_DIR/notifications.jsonl; Ctrl-C stops."
+echo "kpid demo: status page http://127.0.0.1:9464/ ; also /metrics, /api/v1/kpis, /api/v1/alerts, /-/ready; notifications and digests in $KPID_DEMO_DIR/notifications.jsonl; Ctrl-C stops."
 exec build/default/daemon/kpid run --config deploy/examples/demo.toml "$@"
