@@ -140,6 +140,10 @@ struct Matcher {
   bool Matches(const std::string& actual) const;
 };
 
+// Whether every matcher holds on `labels` (routes, digests, silences); a label that
+// `labels` lacks reads as "".
+[[nodiscard]] bool MatchesAll(const std::vector<Matcher>& matchers, const Labels& labels);
+
 struct Route {
   std::vector<Matcher> matchers;
   std::vector<std::string> receivers;

@@ -806,6 +806,14 @@ bool Matcher::Matches(const std::string& actual) const {
   return actual == value;
 }
 
+bool MatchesAll(const std::vector<Matcher>& matchers, const Labels& labels) {
+  return std::all_of(matchers.begin(), matchers.end(), [&](const Matcher& m) {
+    const auto it = std::find_if(labels.begin(), labels.end(),
+                                 [&](const auto& label) { return label.first == m.label; });
+    return m.Matches(it == labels.end() ? std::string() : it->second);
+  });
+}
+
 const Source* Config::FindSource(std::string_view name) const {
   for (const Source& s : sources) {
     if (s.name == name) return &s;

@@ -17,13 +17,9 @@ int Severity(const std::optional<rules::Status>& status) {
 }
 
 bool Matches(const config::Digest& digest, const config::Kpi& kpi) {
-  return std::all_of(digest.matchers.begin(), digest.matchers.end(), [&](const config::Matcher& m) {
-    if (m.label == "kpi") return m.Matches(kpi.name);
-    for (const auto& [k, v] : kpi.labels) {
-      if (k == m.label) return m.Matches(v);
-    }
-    return m.Matches("");
-  });
+  config::Labels labels = {{"kpi", kpi.name}};
+  labels.insert(labels.end(), kpi.labels.begin(), kpi.labels.end());
+  return config::MatchesAll(digest.matchers, labels);
 }
 
 }  // namespace

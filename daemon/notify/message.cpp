@@ -329,8 +329,7 @@ std::string TextBody(const Notification& n) {
   return out;
 }
 
-std::string Sparkline(const std::vector<double>& values) {
-  static constexpr std::string_view kBlocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+std::vector<double> ScaledTrend(const std::vector<double>& values) {
   double lo = std::numeric_limits<double>::infinity();
   double hi = -lo;
   for (double v : values) {
@@ -338,14 +337,23 @@ std::string Sparkline(const std::vector<double>& values) {
     lo = std::min(lo, v);
     hi = std::max(hi, v);
   }
-  std::string out;
+  std::vector<double> out;
+  out.reserve(values.size());
   for (double v : values) {
-    if (!std::isfinite(v)) {
+    // A flat line sits in the middle rather than on the floor.
+    out.push_back(!std::isfinite(v) ? kNoValue : hi > lo ? (v - lo) / (hi - lo) : 0.5);
+  }
+  return out;
+}
+
+std::string Sparkline(const std::vector<double>& values) {
+  static constexpr std::string_view kBlocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  std::string out;
+  for (double x : ScaledTrend(values)) {
+    if (std::isnan(x)) {
       out += ' ';
       continue;
     }
-    // A flat line sits in the middle rather than on the floor.
-    const double x = hi > lo ? (v - lo) / (hi - lo) : 0.5;
     out += kBlocks[std::min<std::size_t>(7, static_cast<std::size_t>(std::lround(x * 7.0)))];
   }
   return out;

@@ -74,6 +74,10 @@ struct Fact {
 
 // --- Digests -----------------------------------------------------------------------------
 
+// `values` scaled between their min (0) and max (1); 0.5 for all when they are equal; NaN
+// where a value is not a number.
+[[nodiscard]] std::vector<double> ScaledTrend(const std::vector<double>& values);
+
 // A sparkline of `values` in Unicode block elements (▁▂▃▄▅▆▇█), scaled between their min
 // and max; a value that is not a number is a space. "" for no values.
 [[nodiscard]] std::string Sparkline(const std::vector<double>& values);

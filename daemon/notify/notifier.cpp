@@ -26,12 +26,6 @@ std::string_view LabelValue(const Labels& labels, std::string_view name) {
   return {};
 }
 
-bool MatchesAll(const std::vector<config::Matcher>& matchers, const Labels& labels) {
-  return std::all_of(matchers.begin(), matchers.end(), [&](const config::Matcher& m) {
-    return m.Matches(std::string(LabelValue(labels, m.label)));
-  });
-}
-
 std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 std::string GroupLabelsText(const Labels& labels) {
@@ -49,7 +43,7 @@ std::vector<std::size_t> MatchRoutes(const std::vector<config::Route>& routes,
                                      const Labels& labels) {
   std::vector<std::size_t> matched;
   for (std::size_t i = 0; i < routes.size(); ++i) {
-    if (!MatchesAll(routes[i].matchers, labels)) continue;
+    if (!config::MatchesAll(routes[i].matchers, labels)) continue;
     matched.push_back(i);
     if (!routes[i].continue_matching) break;
   }

@@ -18,13 +18,6 @@ using Json = nlohmann::ordered_json;
 constexpr std::size_t kMaxPatternLength = 1024;
 constexpr std::size_t kMaxTextLength = 4096;
 
-std::string_view LabelOf(const Labels& labels, std::string_view name) {
-  for (const auto& [k, v] : labels) {
-    if (k == name) return v;
-  }
-  return {};
-}
-
 // A random UUID (version 4), as Alertmanager names silences.
 std::string NewId() {
   thread_local std::mt19937_64 random{std::random_device{}()};
@@ -145,11 +138,7 @@ std::variant<Silence, std::string> ReadSilence(const nlohmann::json& body, bool 
 
 }  // namespace
 
-bool Silence::Matches(const Labels& labels) const {
-  return std::all_of(matchers.begin(), matchers.end(), [&](const config::Matcher& m) {
-    return m.Matches(std::string(LabelOf(labels, m.label)));
-  });
-}
+bool Silence::Matches(const Labels& labels) const { return config::MatchesAll(matchers, labels); }
 
 std::string_view SilenceState(const Silence& s, TimePoint now) {
   if (now < s.starts) return "pending";
@@ -229,8 +218,7 @@ void Silences::Restore() {
     }
     Silence s = std::get<Silence>(std::move(read));
     s.id = row.id;
-    // Created while the store was failing and restored now: the stored one is older.
-    if (Find(s.id) == nullptr) api_.push_back(std::move(s));
+    api_.push_back(std::move(s));
   }
   std::stable_sort(api_.begin(), api_.end(), [](const Silence& a, const Silence& b) {
     return a.created_at.value_or(TimePoint{}) < b.created_at.value_or(TimePoint{});

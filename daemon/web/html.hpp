@@ -11,13 +11,9 @@
 #include <string_view>
 
 #include "daemon/engine.hpp"
+#include "daemon/web/escape.hpp"
 
 namespace kpid::web {
-
-// Escapes & < > " ' for element content and quoted attribute values. NUL and other C0
-// control characters except tab, newline and carriage return are dropped.
-[[nodiscard]] std::string Escape(std::string_view text);
-void AppendEscaped(std::string& out, std::string_view text);
 
 // Percent-encodes everything except RFC 3986 unreserved characters: for query values and
 // path segments.

@@ -24,6 +24,7 @@
 #include "daemon/config/duration.hpp"
 #include "daemon/notify/email/settings.hpp"
 #include "daemon/notify/message.hpp"
+#include "daemon/web/escape.hpp"
 
 namespace kpid::notify::email {
 namespace {
@@ -162,33 +163,6 @@ std::string QuotedPrintable(std::string_view text) {
   return out;
 }
 
-std::string HtmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // Escaped, with line breaks as <br>.
 std::string HtmlLines(std::string_view text) {
   std::string out;
@@ -198,7 +172,7 @@ std::string HtmlLines(std::string_view text) {
     std::string_view line = text.substr(at, end - at);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (at > 0) out += "<br>";
-    out += HtmlEscape(line);
+    out += web::Escape(line);
     at = end + 1;
   }
   return out;
@@ -226,13 +200,13 @@ std::string Colour(const Alert& alert) {
 void AppendAlertHtml(std::string& out, const Notification& n, const Alert& alert) {
   const std::string colour = Colour(alert);
   const std::string link = AlertLink(n, alert);
-  const std::string headline = HtmlEscape(Headline(alert));
+  const std::string headline = web::Escape(Headline(alert));
   out += "<div style=\"border-left:4px solid " + colour +
          ";padding:4px 12px;margin:0 0 16px 0;\">\r\n";
   out += "<p style=\"font-size:16px;font-weight:bold;margin:0 0 8px 0;color:" + colour + ";\">";
   if (IsWebLink(link)) {
-    out +=
-        "<a href=\"" + HtmlEscape(link) + "\" style=\"color:" + colour + ";\">" + headline + "</a>";
+    out += "<a href=\"" + web::Escape(link) + "\" style=\"color:" + colour + ";\">" + headline +
+           "</a>";
   } else {
     out += headline;
   }
@@ -248,12 +222,12 @@ void AppendAlertHtml(std::string& out, const Notification& n, const Alert& alert
     out +=
         "<tr><th style=\"text-align:left;vertical-align:top;padding:2px 16px 2px 0;"
         "color:#555;font-weight:normal;\">" +
-        HtmlEscape(fact.name) + "</th><td style=\"padding:2px 0;\">" + HtmlLines(fact.value) +
+        web::Escape(fact.name) + "</th><td style=\"padding:2px 0;\">" + HtmlLines(fact.value) +
         "</td></tr>\r\n";
   }
   out += "</table>\r\n";
   if (IsWebLink(link)) {
-    out += "<p style=\"margin:8px 0 0 0;\"><a href=\"" + HtmlEscape(link) +
+    out += "<p style=\"margin:8px 0 0 0;\"><a href=\"" + web::Escape(link) +
            "\">Open on the status page</a></p>\r\n";
   }
   out += "</div>\r\n";
@@ -269,24 +243,17 @@ std::string StatusColour(std::string_view status) {
 // A bar chart of the trend as table cells: mail clients drop SVG and scripts, but draw
 // fixed-height blocks. Scaled between the min and max like the text sparkline.
 std::string TrendBars(const std::vector<double>& values, const std::string& colour) {
-  double lo = std::numeric_limits<double>::infinity();
-  double hi = -lo;
-  for (double v : values) {
-    if (!std::isfinite(v)) continue;
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
-  }
-  if (!std::isfinite(lo)) return {};
+  const std::vector<double> scaled = ScaledTrend(values);
+  if (std::all_of(scaled.begin(), scaled.end(), [](double x) { return std::isnan(x); })) return {};
   constexpr int kHeight = 28;
   std::string out =
       "<table role=\"img\" aria-label=\"trend\" cellpadding=\"0\" cellspacing=\"0\" "
       "style=\"border-collapse:collapse;\"><tr>";
-  for (double v : values) {
-    const double x = !std::isfinite(v) ? 0.0 : hi > lo ? (v - lo) / (hi - lo) : 0.5;
-    const int h = 2 + static_cast<int>(x * (kHeight - 2));
+  for (double x : scaled) {
+    const int h = 2 + static_cast<int>((std::isnan(x) ? 0.0 : x) * (kHeight - 2));
     out += "<td style=\"vertical-align:bottom;padding:0 1px;height:" + std::to_string(kHeight) +
            "px;\"><div style=\"width:5px;height:" + std::to_string(h) +
-           "px;background:" + (std::isfinite(v) ? colour : std::string("#ddd")) + ";\"></div></td>";
+           "px;background:" + (std::isnan(x) ? std::string("#ddd") : colour) + ";\"></div></td>";
   }
   out += "</tr></table>";
   return out;
@@ -297,9 +264,9 @@ void AppendDigestHtml(std::string& out, const DigestKpi& kpi) {
   out += "<div style=\"border-left:4px solid " + colour +
          ";padding:4px 12px;margin:0 0 16px 0;\">\r\n";
   out += "<p style=\"font-size:16px;font-weight:bold;margin:0 0 8px 0;color:" + colour + ";\">";
-  const std::string headline = HtmlEscape(DigestHeadline(kpi));
+  const std::string headline = web::Escape(DigestHeadline(kpi));
   if (IsWebLink(kpi.link)) {
-    out += "<a href=\"" + HtmlEscape(kpi.link) + "\" style=\"color:" + colour + ";\">" + headline +
+    out += "<a href=\"" + web::Escape(kpi.link) + "\" style=\"color:" + colour + ";\">" + headline +
            "</a>";
   } else {
     out += headline;
@@ -312,7 +279,7 @@ void AppendDigestHtml(std::string& out, const DigestKpi& kpi) {
     out +=
         "<tr><th style=\"text-align:left;vertical-align:top;padding:2px 16px 2px 0;"
         "color:#555;font-weight:normal;\">" +
-        HtmlEscape(fact.name) + "</th><td style=\"padding:2px 0;\">" + value + "</td></tr>\r\n";
+        web::Escape(fact.name) + "</th><td style=\"padding:2px 0;\">" + value + "</td></tr>\r\n";
   }
   out += "</table>\r\n</div>\r\n";
 }
@@ -692,7 +659,7 @@ Delivery EmailReceiver::Judge(CURLcode code, CURL* easy, const Attempt& attempt)
 }  // namespace
 
 std::string HtmlBody(const Notification& n) {
-  const std::string subject = HtmlEscape(Subject(n));
+  const std::string subject = web::Escape(Subject(n));
   std::string out =
       "<!DOCTYPE html>\r\n<html>\r\n<head>\r\n<meta charset=\"utf-8\">\r\n"
       "<meta name=\"viewport\" content=\"width=device-width\">\r\n<title>" +
@@ -703,7 +670,7 @@ std::string HtmlBody(const Notification& n) {
   out += "<h2 style=\"font-size:18px;margin:0 0 16px 0;\">" + subject + "</h2>\r\n";
   if (n.test) {
     out += "<p style=\"background:#e3f2fd;padding:8px 12px;margin:0 0 16px 0;\">" +
-           HtmlEscape(TestNotice(n)) + "</p>\r\n";
+           web::Escape(TestNotice(n)) + "</p>\r\n";
   }
   if (n.digest) {
     for (const DigestKpi& kpi : n.digest->kpis) AppendDigestHtml(out, kpi);
@@ -726,7 +693,7 @@ std::string HtmlBody(const Notification& n) {
   }
   out += "<p style=\"color:#888;font-size:12px;margin:16px 0 0 0;\">Sent by kpid.";
   if (IsWebLink(n.external_url)) {
-    out += " <a href=\"" + HtmlEscape(n.external_url) + "\" style=\"color:#888;\">Status page</a>";
+    out += " <a href=\"" + web::Escape(n.external_url) + "\" style=\"color:#888;\">Status page</a>";
   }
   out += "</p>\r\n</body>\r\n</html>\r\n";
   return out;
