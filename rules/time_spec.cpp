@@ -34,8 +34,10 @@ std::string FormatOffset(int offset_minutes) {
 }
 
 std::optional<Problem> Check(const TimeSpec& spec) {
-  if (spec.year < 1 || spec.year > 9999) {
-    return Problem{Field::kYear, OutOfRange("year", spec.year, "1-9999")};
+  // The instant must fit the daemon's TimePoint (system_clock: 64-bit nanoseconds, years
+  // 1677-2262), with room for a day bound and an offset.
+  if (spec.year < 1900 || spec.year > 2200) {
+    return Problem{Field::kYear, OutOfRange("year", spec.year, "1900-2200")};
   }
   if (spec.month < 1 || spec.month > 12) {
     return Problem{Field::kMonth, OutOfRange("month", spec.month, "1-12")};

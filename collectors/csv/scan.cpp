@@ -378,6 +378,8 @@ std::optional<Clock::time_point> ParseTimestamp(std::string_view text) {
       s[7] != '-' || !Digits(s, 8, 2, day)) {
     return std::nullopt;
   }
+  // Clock counts nanoseconds in 64 bits: 1677-09-21 to 2262-04-11, offsets included.
+  if (year < 1678 || year > 2261) return std::nullopt;
   const chr::year_month_day date{chr::year{year}, chr::month{static_cast<unsigned>(month)},
                                  chr::day{static_cast<unsigned>(day)}};
   if (!date.ok()) return std::nullopt;

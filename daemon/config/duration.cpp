@@ -68,6 +68,7 @@ std::optional<Duration> ParseDuration(std::string_view text) {
     }
     total += number * unit->millis;
   }
+  if (total > kMaxDuration.count()) return std::nullopt;
   return Duration(total);
 }
 

@@ -11,7 +11,11 @@ namespace kpid::config {
 
 using Duration = std::chrono::milliseconds;
 
-// Returns nullopt on a malformed or overflowing duration.
+// Longer durations are refused: the daemon adds them to nanosecond time points, which
+// reach only about 292 years from 1970.
+inline constexpr Duration kMaxDuration = std::chrono::hours(24 * 365 * 100);
+
+// Returns nullopt on a malformed duration or one longer than kMaxDuration.
 std::optional<Duration> ParseDuration(std::string_view text);
 
 // The shortest exact form: 90000ms -> "1m30s", 0 -> "0s".

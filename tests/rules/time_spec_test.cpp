@@ -55,7 +55,11 @@ INSTANTIATE_TEST_SUITE_P(
         ValidateCase{Date(2026, 1, 0), "day 0 is out of range for 2026-01; expected 1-31"},
         ValidateCase{Date(2026, 13, 1), "month 13 is out of range; expected 1-12"},
         ValidateCase{Date(2026, 0, 1), "month 0 is out of range; expected 1-12"},
-        ValidateCase{Date(0, 1, 1), "year 0 is out of range; expected 1-9999"},
+        ValidateCase{Date(0, 1, 1), "year 0 is out of range; expected 1900-2200"},
+        // Found by fuzzing: later years overflowed the nanosecond TimePoint (API ?since=).
+        ValidateCase{Date(9999, 12, 31), "year 9999 is out of range; expected 1900-2200"},
+        ValidateCase{Date(1899, 12, 30), "year 1899 is out of range; expected 1900-2200"},
+        ValidateCase{Date(2200, 12, 31), nullptr}, ValidateCase{Date(1900, 1, 1), nullptr},
         // A date ignores the time fields.
         ValidateCase{{Kind::kDate, 2026, 1, 1, 99, 99, 99, -1, 9999}, nullptr},
         ValidateCase{Local(2026, 1, 1, 23, 59, 59, 999'999'999), nullptr},
@@ -189,7 +193,8 @@ INSTANTIATE_TEST_SUITE_P(
         ParseErrorCase{"2026/01/05", 4, "unexpected \"/\"; expected \"-\""},
         ParseErrorCase{"2026-13-01", 5, "month 13 is out of range; expected 1-12"},
         ParseErrorCase{"2026-02-29", 8, "day 29 is out of range for 2026-02; expected 1-28"},
-        ParseErrorCase{"0000-01-01", 0, "year 0 is out of range; expected 1-9999"},
+        ParseErrorCase{"0000-01-01", 0, "year 0 is out of range; expected 1900-2200"},
+        ParseErrorCase{"2263-01-01T00:00:00Z", 0, "year 2263 is out of range; expected 1900-2200"},
         ParseErrorCase{"2026-12-31X", 10,
                        "unexpected \"X\"; expected \"T\" and a time, or the end"},
         ParseErrorCase{"2026-12-31T", 11, "unexpected end of text; expected a 2-digit hour"},

@@ -128,6 +128,17 @@ TEST(ParseTimestamp, Rejects) {
   }
 }
 
+// Found by fuzzing: a year past 2262 overflowed the nanosecond clock (undefined behaviour).
+// Years the clock cannot hold are not timestamps; its whole range still is.
+TEST(ParseTimestamp, YearsOutsideTheClock) {
+  for (const char* text :
+       {"5026-11-02 10:00:00", "9999-12-31", "2262-01-01", "1677-12-31", "0001-01-01T00:00Z"}) {
+    EXPECT_EQ(ParseTimestamp(text), std::nullopt) << text;
+  }
+  EXPECT_THAT(ParseTimestamp("2261-12-31T23:59:59-14:00"), Optional(Utc(2262, 1, 1, 13, 59, 59)));
+  EXPECT_THAT(ParseTimestamp("1678-01-01T00:00+14:00"), Optional(Utc(1677, 12, 31, 10)));
+}
+
 constexpr std::string_view kOrders =
     "date,region,orders\n"
     "2026-01-03,EU,5\n"

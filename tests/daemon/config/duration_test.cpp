@@ -26,10 +26,16 @@ TEST(DurationTest, ParsesEveryUnitAndCompositions) {
 }
 
 TEST(DurationTest, RejectsMalformed) {
-  for (std::string_view bad : {"", "s", "1", "10", "1.5h", "-1s", "1 s", "1S", "30 seconds", "1m1h",
-                               "1s1s", "5x", "99999999999999999999s", "1h 30m"}) {
+  for (std::string_view bad :
+       {"", "s", "1", "10", "1.5h", "-1s", "1 s", "1S", "30 seconds", "1m1h", "1s1s", "5x",
+        "99999999999999999999s", "1h 30m", "101y", "9223372036854775s"}) {
     EXPECT_FALSE(ParseDuration(bad).has_value()) << '"' << bad << '"';
   }
+}
+
+TEST(DurationTest, AcceptsUpToAHundredYears) {
+  EXPECT_EQ(ParseDuration("100y"), kMaxDuration);
+  EXPECT_EQ(ParseDuration("400d"), std::chrono::hours(24 * 400));
 }
 
 TEST(DurationTest, FormatsShortestExactForm) {
