@@ -1,5 +1,8 @@
 #include "daemon/cli.hpp"
 
+#include "daemon/config/duration.hpp"
+#include "rules/time_spec.hpp"
+
 namespace kpid::cli {
 
 std::string Usage() {
@@ -9,27 +12,39 @@ kpid watches KPIs against their goals and deadlines, alerts owners when a goal g
 track, and exposes everything as Prometheus metrics.
 
 Commands:
-  run        Run the service (the default command).
-  check      Validate the config; print every error as PATH:LINE:COL: message.
-  eval       Collect every KPI once, judge the goals and print value, status,
-             progress, expected value, gap, forecast and days left; notifies
-             nobody. Exit 1 if any KPI has no value or its collection failed.
-  notify-test
-             Send one test notification to the receiver named by --receiver and
-             report success or the exact error. Exit 1 if it was not delivered.
-  version    Print the version.
-  help       Print this help.
+  run          Run the service (the default command).
+  check        Validate the config; print every error as
+               PATH:LINE:COL: message.
+  eval         Collect every KPI once, judge the goals and print value, status,
+               progress, expected value, gap, forecast and days left; notifies
+               nobody. Exit 1 if any KPI has no value or its collection failed.
+  backtest     Replay the goals and rules over the stored history and print, per
+               KPI, the status timeline, every notification that would have been
+               sent and flaps; sends nothing. Exit 1 if the store cannot be read.
+  notify-test  Send one test notification to the receiver named by --receiver
+               and report success or the exact error. Exit 1 if it was not
+               delivered.
+  version      Print the version.
+  help         Print this help.
 
 Options:
   -c, --config PATH        Config file (default /etc/kpid/kpid.toml).
       --log-level LEVEL    debug, info, warn or error (default info).
       --log-format FORMAT  text or json (default text).
-      --kpi NAME           eval: only this KPI.
-      --format FORMAT      eval: table or json (default table).
+      --kpi NAME           eval, backtest: only this KPI.
+      --format FORMAT      eval, backtest: table (text) or json (default table).
+      --since WHEN         backtest: from this long ago (90d) or this time
+                           (2026-09-01, 2026-09-01T00:00:00Z); default 90d.
+      --until TIME         backtest: up to this time (default now).
+      --step DURATION      backtest: judge every DURATION (default the config's
+                           evaluation.interval).
       --receiver NAME      notify-test: the receiver to send to.
   -h, --help               Print this help.
 
-Exit status: 0 success, 1 invalid config or failed check, 2 usage error.
+Exit status:
+  0  Success.
+  1  Invalid config or failed check.
+  2  Usage error.
 )";
 }
 
@@ -37,6 +52,7 @@ std::variant<Command, UsageError> Parse(const std::vector<std::string>& args) {
   Command cmd;
   bool have_verb = false;
   bool config_given = false;
+  bool backtest_option = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     // Accept both "--flag value" and "--flag=value".
@@ -80,6 +96,25 @@ std::variant<Command, UsageError> Parse(const std::vector<std::string>& args) {
       auto v = take_value();
       if (!v || v->empty()) return UsageError{"--receiver needs a receiver name"};
       cmd.receiver = *v;
+    } else if (flag == "--since" || flag == "--until") {
+      auto v = take_value();
+      const bool is_duration = v && flag == "--since" && config::ParseDuration(*v).has_value();
+      const bool is_time = v && std::holds_alternative<rules::TimeSpec>(rules::ParseTimeSpec(*v));
+      if (!is_duration && !is_time) {
+        return UsageError{flag == "--since"
+                              ? "--since must be a duration (90d) or a time (2026-09-01)"
+                              : "--until must be a time (2026-11-01 or 2026-11-01T00:00:00Z)"};
+      }
+      (flag == "--since" ? cmd.since : cmd.until) = *v;
+      backtest_option = true;
+    } else if (flag == "--step") {
+      auto v = take_value();
+      const auto step = v ? config::ParseDuration(*v) : std::nullopt;
+      if (!step || *step <= config::Duration::zero()) {
+        return UsageError{"--step must be a positive duration, e.g. 15m"};
+      }
+      cmd.step = *v;
+      backtest_option = true;
     } else if (flag == "--format") {
       auto v = take_value();
       if (!v || (*v != "table" && *v != "json"))
@@ -95,6 +130,8 @@ std::variant<Command, UsageError> Parse(const std::vector<std::string>& args) {
         cmd.verb = Verb::kCheck;
       } else if (arg == "eval") {
         cmd.verb = Verb::kEval;
+      } else if (arg == "backtest") {
+        cmd.verb = Verb::kBacktest;
       } else if (arg == "notify-test") {
         cmd.verb = Verb::kNotifyTest;
       } else if (arg == "version") {
@@ -108,11 +145,13 @@ std::variant<Command, UsageError> Parse(const std::vector<std::string>& args) {
       return UsageError{"unexpected argument \"" + arg + "\""};
     }
   }
-  if ((cmd.verb == Verb::kCheck || cmd.verb == Verb::kEval || cmd.verb == Verb::kNotifyTest) &&
+  if ((cmd.verb == Verb::kCheck || cmd.verb == Verb::kEval || cmd.verb == Verb::kBacktest ||
+       cmd.verb == Verb::kNotifyTest) &&
       !config_given) {
-    const char* verb = cmd.verb == Verb::kCheck  ? "check"
-                       : cmd.verb == Verb::kEval ? "eval"
-                                                 : "notify-test";
+    const char* verb = cmd.verb == Verb::kCheck      ? "check"
+                       : cmd.verb == Verb::kEval     ? "eval"
+                       : cmd.verb == Verb::kBacktest ? "backtest"
+                                                     : "notify-test";
     return UsageError{std::string(verb) + " needs --config PATH"};
   }
   if (cmd.verb == Verb::kNotifyTest && cmd.receiver.empty()) {
@@ -121,8 +160,11 @@ std::variant<Command, UsageError> Parse(const std::vector<std::string>& args) {
   if (cmd.verb != Verb::kNotifyTest && !cmd.receiver.empty()) {
     return UsageError{"--receiver applies to notify-test only"};
   }
-  if (cmd.verb != Verb::kEval && (!cmd.kpi.empty() || cmd.json)) {
-    return UsageError{"--kpi and --format apply to eval only"};
+  if (cmd.verb != Verb::kEval && cmd.verb != Verb::kBacktest && (!cmd.kpi.empty() || cmd.json)) {
+    return UsageError{"--kpi and --format apply to eval and backtest only"};
+  }
+  if (cmd.verb != Verb::kBacktest && backtest_option) {
+    return UsageError{"--since, --until and --step apply to backtest only"};
   }
   return cmd;
 }

@@ -41,8 +41,16 @@ TableReader::TableReader(const toml::table& table, std::string what, Diagnostics
                          const EnvLookup& env)
     : table_(table), what_(std::move(what)), diags_(diags), env_(env) {}
 
+void TableReader::Record(std::string_view key) const {
+  if (const auto* recorder = env_.target<KeyRecordingEnv>();
+      recorder != nullptr && recorder->asked != nullptr) {
+    recorder->asked->emplace(what_, std::string(key));
+  }
+}
+
 const toml::node* TableReader::Get(std::string_view key, Need need) {
   used_.emplace(key);
+  Record(key);
   const toml::node* node = table_.get(key);
   if (node == nullptr && need == Need::kRequired) {
     ErrorHere(what_ + " is missing required key " + Quote(key));
@@ -120,6 +128,9 @@ std::optional<Secret> TableReader::SecretFile(std::string_view key, Need need) {
 
 std::optional<Secret> TableReader::SecretOrFile(std::string_view key, std::string_view file_key,
                                                 Need need) {
+  // Both spellings are accepted, whichever of them this table uses.
+  Record(key);
+  Record(file_key);
   if (Has(key) && Has(file_key)) {
     Error(file_key, "set " + Quote(key) + " or " + Quote(file_key) + ", not both");
     used_.emplace(key);

@@ -32,6 +32,16 @@ namespace kpid::config {
 
 enum class Need { kOptional, kRequired };
 
+// An EnvLookup that also records every key a TableReader asks for, as (table, key) with
+// the table as named in messages ("[[source]]"), so a test can check that the docs cover
+// every key the parser accepts. Pass it as the `env` of Load(); lookups go to `env`.
+struct KeyRecordingEnv {
+  EnvLookup env;
+  std::set<std::pair<std::string, std::string>>* asked = nullptr;  // borrowed
+
+  std::optional<std::string> operator()(const std::string& name) const { return env(name); }
+};
+
 class TableReader {
  public:
   // `what` names the table in messages, e.g. "[[source]]". The table, diagnostics and
@@ -93,6 +103,8 @@ class TableReader {
 
  private:
   const toml::node* Get(std::string_view key, Need need);
+  // Tells a KeyRecordingEnv, if `env_` is one, that `key` is accepted in this table.
+  void Record(std::string_view key) const;
   void WrongType(std::string_view key, std::string_view expected);
 
   const toml::table& table_;

@@ -58,5 +58,29 @@ TEST(CliTest, NotifyTest) {
   EXPECT_EQ(c.config_path, "a.toml");
 }
 
+TEST(CliTest, Backtest) {
+  Command c = Ok({"backtest", "-c", "a.toml", "--kpi", "churn", "--since", "30d", "--step=15m",
+                  "--until", "2026-11-01T00:00:00Z", "--format", "json"});
+  EXPECT_EQ(c.verb, Verb::kBacktest);
+  EXPECT_EQ(c.kpi, "churn");
+  EXPECT_EQ(c.since, "30d");
+  EXPECT_EQ(c.until, "2026-11-01T00:00:00Z");
+  EXPECT_EQ(c.step, "15m");
+  EXPECT_TRUE(c.json);
+  EXPECT_EQ(Ok({"backtest", "-c", "a.toml", "--since", "2026-09-01"}).since, "2026-09-01");
+  EXPECT_EQ(Ok({"backtest", "-c", "a.toml"}).since, "90d");
+
+  EXPECT_EQ(Usage({"backtest"}), "backtest needs --config PATH");
+  EXPECT_EQ(Usage({"backtest", "-c", "a", "--since", "lately"}),
+            "--since must be a duration (90d) or a time (2026-09-01)");
+  EXPECT_EQ(Usage({"backtest", "-c", "a", "--until", "90d"}),
+            "--until must be a time (2026-11-01 or 2026-11-01T00:00:00Z)");
+  EXPECT_EQ(Usage({"backtest", "-c", "a", "--step", "0s"}),
+            "--step must be a positive duration, e.g. 15m");
+  EXPECT_EQ(Usage({"eval", "-c", "a", "--since", "1d"}),
+            "--since, --until and --step apply to backtest only");
+  EXPECT_EQ(Usage({"run", "--kpi", "x"}), "--kpi and --format apply to eval and backtest only");
+}
+
 }  // namespace
 }  // namespace kpid::cli
