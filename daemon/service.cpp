@@ -35,6 +35,8 @@ constexpr std::size_t kDefaultHistoryLimit = 10'000;
 constexpr std::size_t kMaxHistoryLimit = 1'000'000;
 // Points of a ?step= answer at most, as Prometheus limits range queries.
 constexpr std::size_t kMaxHistoryPoints = 11'000;
+// A longer ?step= would overflow TimePoint (nanoseconds) in the stepping arithmetic.
+constexpr auto kMaxHistoryStep = std::chrono::hours(24 * 3660);
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   // Runs over the longer input whatever the content, so timing reveals only lengths.
@@ -72,7 +74,8 @@ Service::Service(std::string config_path, config::Config initial)
       scheduler_(io_),
       persistence_(metrics_.registry()),
       notifier_(io_, metrics_.registry(), persistence_, notify::MakeReceiver),
-      collection_(io_, metrics_.registry()) {
+      collection_(io_, metrics_.registry()),
+      basic_auth_(std::make_shared<const http::BasicAuth>(config_->server.basic_auth_users)) {
   metrics_.ConfigLoaded(true, std::chrono::system_clock::now());
   metrics_.Add(engine_);
   collection_.SetObserver([this](const Collection::Outcome& outcome) {
@@ -228,6 +231,7 @@ http::Response Service::KpiResponse(const http::Request& req, const KpiView& vie
     if (!step || *step <= std::chrono::milliseconds::zero()) {
       return bad("step: \"" + s->second + "\" is not a positive duration like 1h or 15m");
     }
+    if (*step > kMaxHistoryStep) return bad("step: \"" + s->second + "\" is longer than 10 years");
     if ((to - *from) / *step >= static_cast<std::int64_t>(kMaxHistoryPoints)) {
       return bad("step: more than " + std::to_string(kMaxHistoryPoints) +
                  " points between since and until; use a larger step");
@@ -394,6 +398,25 @@ http::Response Service::Unauthorized(const http::Request& req) {
   return res;
 }
 
+std::optional<http::Response> Service::Gate(const http::Request& req) const {
+  if (!basic_auth_ || basic_auth_->empty()) return std::nullopt;
+  const std::string_view target(req.target().data(), req.target().size());
+  // Health checks (load balancers, systemd, Kubernetes probes) carry no credentials and
+  // learn nothing but "up" from it.
+  if (target.substr(0, target.find('?')) == "/-/healthy") return std::nullopt;
+  const auto header = req[beast_http::field::authorization];
+  const std::string_view value(header.data(), header.size());
+  // The API token also opens the door, so that one header serves mutating calls.
+  if (config_->server.auth_token && value.starts_with("Bearer ") && Authorized(req)) {
+    return std::nullopt;
+  }
+  if (basic_auth_->Verify(value)) return std::nullopt;
+  http::Response res =
+      http::JsonError(req, beast_http::status::unauthorized, "missing or wrong credentials");
+  res.set(beast_http::field::www_authenticate, "Basic realm=\"kpid\"");
+  return res;
+}
+
 bool Service::Authorized(const http::Request& req) const {
   if (!config_->server.auth_token) return true;
   auto header = req[beast_http::field::authorization];
@@ -421,7 +444,17 @@ int Service::Run() {
                {{"listen", server.listen}, {"error", ec.message()}});
     return 1;
   }
-  server_ = std::make_unique<http::Server>(io_, router_, http::ServerOptions{});
+  http::ServerOptions options;
+  if (!server.tls_cert_file.empty()) {
+    std::string error;
+    options.tls = http::MakeTlsContext(server.tls_cert_file, server.tls_key_file, &error);
+    if (!options.tls) {
+      log::Error("cannot listen: [server] TLS", {{"listen", server.listen}, {"error", error}});
+      return 1;
+    }
+  }
+  options.gate = [this](const http::Request& req) { return Gate(req); };
+  server_ = std::make_unique<http::Server>(io_, router_, std::move(options));
   if (auto listen_error = server_->Listen(endpoints.begin()->endpoint())) {
     log::Error("cannot listen", {{"listen", server.listen}, {"error", listen_error.message()}});
     return 1;
@@ -431,6 +464,8 @@ int Service::Run() {
             {{"version", KPID_VERSION},
              {"config", config_path_},
              {"listen", endpoint.address().to_string() + ":" + std::to_string(endpoint.port())},
+             {"tls", server.tls_cert_file.empty() ? "off" : "on"},
+             {"basic_auth", server.basic_auth_users.empty() ? "off" : "on"},
              {"kpis", std::to_string(config_->kpis.size())}});
   WaitForSignal();
   bool store_open = persistence_.Open(config_->storage.path);
@@ -540,7 +575,7 @@ void Service::Evaluate() {
   for (const AlertChange& change : cycle.changes) LogChange(change);
   notifier_.Reconcile(now);
   last_evaluation_ = now;
-  metrics_.EvaluationDone(Clock::now() - started);
+  metrics_.EvaluationDone(Clock::now() - started, now);
   if (!evaluated_once_) {
     evaluated_once_ = true;
     systemd_.Ready(StatusLine());
@@ -592,11 +627,22 @@ std::optional<std::string> Service::Reload(std::string_view trigger) {
     log::Warn("[storage] path changed; restart kpid to apply it",
               {{"path", config_->storage.path}});
   }
+  if (result.config->server.tls_cert_file != config_->server.tls_cert_file ||
+      result.config->server.tls_key_file != config_->server.tls_key_file) {
+    log::Warn("[server] tls_cert_file or tls_key_file changed; restart kpid to apply it",
+              {{"tls_cert_file", config_->server.tls_cert_file},
+               {"tls_key_file", config_->server.tls_key_file}});
+  }
   // Keep settings that only take effect at start, so the running state stays coherent.
+  result.config->server.tls_cert_file = config_->server.tls_cert_file;
+  result.config->server.tls_key_file = config_->server.tls_key_file;
   result.config->server.listen = config_->server.listen;
   result.config->server.host = config_->server.host;
   result.config->server.port = config_->server.port;
   result.config->storage.path = config_->storage.path;
+  if (result.config->server.basic_auth_users != config_->server.basic_auth_users) {
+    basic_auth_ = std::make_shared<const http::BasicAuth>(result.config->server.basic_auth_users);
+  }
   config_ = std::make_shared<const config::Config>(std::move(*result.config));
   metrics_.ConfigLoaded(true, std::chrono::system_clock::now());
   ApplyConfig();

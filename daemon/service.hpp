@@ -14,6 +14,7 @@
 #include "daemon/collection.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/engine.hpp"
+#include "daemon/http/basic_auth.hpp"
 #include "daemon/http/router.hpp"
 #include "daemon/http/server.hpp"
 #include "daemon/metrics.hpp"
@@ -61,6 +62,9 @@ class Service : private web::PageSource {
   void BeginShutdown(std::string_view why);
   void ArmWatchdog();
   bool Authorized(const http::Request& req) const;
+  // Basic auth in front of every route when [server.basic_auth_users] is set: nullopt
+  // admits the request, else the 401 to send.
+  std::optional<http::Response> Gate(const http::Request& req) const;
   std::string StatusLine() const;
 
   // web::PageSource
@@ -90,6 +94,9 @@ class Service : private web::PageSource {
   SystemdNotifier systemd_;
   http::Router router_;
   std::unique_ptr<http::Server> server_;
+  // From config_->server.basic_auth_users; replaced on reload only when the users change,
+  // so its cache of verified passwords survives other reloads.
+  std::shared_ptr<const http::BasicAuth> basic_auth_;
   bool evaluated_once_ = false;
   bool stopping_ = false;
   std::chrono::system_clock::time_point last_evaluation_;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -45,6 +46,11 @@ struct ServerConfig {
   std::string auth_token_file;
   std::optional<Secret> auth_token;  // read from auth_token_file at load
   std::string external_url;          // base of links in notifications; default http://listen
+  // PEM files; both or neither. Checked (readable, key matches) at load.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // [server.basic_auth_users]: user -> bcrypt hash, each checked at load.
+  std::map<std::string, std::string, std::less<>> basic_auth_users;
 };
 
 struct StorageConfig {
@@ -83,6 +89,10 @@ struct DeadlineGoal {
   Duration forecast_window = 30 * 24h;
   bool use_forecast = false;
   std::vector<Milestone> milestones;  // in time order
+  // notify_when_likelihood_below: the loader adds a rule named "likelihood" that fires
+  // while the likelihood of reaching the target in time is below this.
+  std::optional<double> likelihood_below;
+  Location likelihood_below_where;
 };
 
 struct BandGoal {
@@ -151,7 +161,7 @@ struct Route {
   std::vector<std::string> group_by;
   Duration group_wait = 30s;
   Duration group_interval = 5min;
-  Duration repeat_interval = 4h;
+  Duration repeat_interval = 4h;  // zero: "never"
   bool send_resolved = true;
   std::optional<rules::ActiveTime> active_time;
   std::string active_time_text;

@@ -14,7 +14,9 @@
 
 #include "daemon/config/config.hpp"
 #include "daemon/config/reader.hpp"
+#include "daemon/http/basic_auth.hpp"
 #include "daemon/http/listen_address.hpp"
+#include "daemon/http/tls_files.hpp"
 #include "rules/expression.hpp"
 #include "rules/template.hpp"
 
@@ -66,7 +68,8 @@ class Loader {
       std::string shown = wildcard                              ? "localhost"
                           : host.find(':') != std::string::npos ? "[" + host + "]"
                                                                 : host;
-      config_.server.external_url = "http://" + shown + ":" + std::to_string(config_.server.port);
+      const char* scheme = config_.server.tls_cert_file.empty() ? "http://" : "https://";
+      config_.server.external_url = scheme + shown + ":" + std::to_string(config_.server.port);
     }
     return std::move(config_);
   }
@@ -101,6 +104,53 @@ class Loader {
       } else {
         while (!url->empty() && url->back() == '/') url->pop_back();
         s.external_url = *url;
+      }
+    }
+    ServerTls(r);
+    if (const toml::table* users = r.Table("basic_auth_users")) BasicAuthUsers(*users);
+    r.Finish();
+  }
+
+  void ServerTls(TableReader& r) {
+    ServerConfig& s = config_.server;
+    auto cert = r.String("tls_cert_file");
+    auto key = r.String("tls_key_file");
+    if (cert.has_value() != key.has_value()) {
+      const char* given = cert ? "tls_cert_file" : "tls_key_file";
+      const char* missing = cert ? "tls_key_file" : "tls_cert_file";
+      r.Error(given, "\"" + std::string(given) + "\" needs \"" + missing +
+                         "\" too: TLS takes a certificate and its private key");
+      return;
+    }
+    if (!cert) return;
+    if (cert->empty() || key->empty()) {
+      r.Error(cert->empty() ? "tls_cert_file" : "tls_key_file", "TLS file path must not be empty");
+      return;
+    }
+    if (auto bad = http::CheckTlsFiles(*cert, *key)) {
+      const char* at =
+          bad->file == http::TlsFileError::File::kCert ? "tls_cert_file" : "tls_key_file";
+      r.Error(at, "\"" + std::string(at) + "\": " + bad->message);
+      return;
+    }
+    s.tls_cert_file = *cert;
+    s.tls_key_file = *key;
+  }
+
+  void BasicAuthUsers(const toml::table& t) {
+    TableReader r(t, "[server.basic_auth_users]", diags_, env_);
+    for (const auto& [name, node] : t) {
+      const std::string user(name.str());
+      std::optional<std::string> hash = r.Raw(user);
+      if (!hash) continue;
+      if (user.find(':') != std::string::npos) {
+        r.Error(user,
+                "user name " + Quote(user) + " must not contain ':' (basic auth splits there)");
+      } else if (auto error = http::CheckBcryptHash(*hash)) {
+        // The hash itself is not echoed: it is as good as a password to an offline attack.
+        r.Error(user, "user " + Quote(user) + ": " + *error);
+      } else {
+        config_.server.basic_auth_users.emplace(user, std::move(*hash));
       }
     }
     r.Finish();
@@ -318,6 +368,7 @@ class Loader {
     if (const toml::table* goal = r.Table("goal")) GoalTable(*goal, k);
     std::map<std::string, Location, std::less<>> rule_names;
     for (const toml::table* rt : r.Tables("rule")) RuleTable(*rt, k, rule_names);
+    LikelihoodRule(k, rule_names);
     if (kind_parsed) {
       r.Finish();
     } else {
@@ -378,6 +429,16 @@ class Loader {
       }
       if (auto d = r.Dur("forecast_window", Need::kOptional, 1s)) g.forecast_window = *d;
       if (auto b = r.Bool("use_forecast")) g.use_forecast = *b;
+      if (auto v = r.Number("notify_when_likelihood_below")) {
+        if (*v > 0 && *v <= 1) {
+          g.likelihood_below = *v;
+          g.likelihood_below_where = r.Where("notify_when_likelihood_below");
+        } else {
+          r.Error("notify_when_likelihood_below",
+                  "\"notify_when_likelihood_below\" must be a probability in (0, 1], e.g. 0.5");
+          ok = false;
+        }
+      }
       if (ok) {
         g.baseline = *baseline;
         g.target = *target;
@@ -449,6 +510,30 @@ class Loader {
     if (auto d = r.Dur("for")) goal.for_duration = *d;
     r.Finish();
     if (ok) k.goal = std::move(goal);
+  }
+
+  // The rule a deadline goal's notify_when_likelihood_below stands for.
+  void LikelihoodRule(Kpi& k, const std::map<std::string, Location, std::less<>>& rule_names) {
+    if (!k.goal) return;
+    const auto* g = std::get_if<DeadlineGoal>(&k.goal->kind);
+    if (g == nullptr || !g->likelihood_below) return;
+    if (auto taken = rule_names.find("likelihood"); taken != rule_names.end()) {
+      diags_.Error(taken->second,
+                   "rule name \"likelihood\" is taken by the goal's "
+                   "\"notify_when_likelihood_below\"; rename the rule");
+      return;
+    }
+    Rule rule;
+    rule.name = "likelihood";
+    rule.where = g->likelihood_below_where;
+    rule.when = {"likelihood < " + FormatNumber(*g->likelihood_below), rule.where};
+    rule.for_duration = k.goal->for_duration;
+    rule.severity = rules::Severity::kWarning;
+    rule.summary = Located{
+        "{{title}} is unlikely to reach its target by the deadline (likelihood {{likelihood}}, "
+        "forecast {{forecast}})",
+        rule.where};
+    k.rules.push_back(std::move(rule));
   }
 
   void RuleTable(const toml::table& t, Kpi& k,
@@ -657,7 +742,12 @@ class Loader {
     }
     if (auto d = r.Dur("group_wait")) route.group_wait = *d;
     if (auto d = r.Dur("group_interval", Need::kOptional, 1s)) route.group_interval = *d;
-    if (auto d = r.Dur("repeat_interval", Need::kOptional, 1s)) route.repeat_interval = *d;
+    // "never": a firing alert is told once (and again only when its status changes).
+    if (auto text = r.Raw("repeat_interval"); text && *text == "never") {
+      route.repeat_interval = Duration::zero();
+    } else if (text) {
+      if (auto d = r.Dur("repeat_interval", Need::kOptional, 1s)) route.repeat_interval = *d;
+    }
     if (auto b = r.Bool("send_resolved")) route.send_resolved = *b;
     if (auto text = r.Raw("active_time")) {
       auto parsed = rules::ActiveTime::Parse(*text);

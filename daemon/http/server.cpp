@@ -10,14 +10,17 @@
 #include <list>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -27,6 +30,10 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <openssl/ssl.h>
+
+#include "daemon/http/tls_files.hpp"
 
 namespace kpid::http {
 namespace {
@@ -36,6 +43,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using boost::system::error_code;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr std::size_t kReadChunk = 4096;
 // Longest we drain a client's unread input before closing after a response (see
@@ -46,27 +54,39 @@ constexpr std::chrono::milliseconds kAcceptBackoff{100};
 
 auto Redirect(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
-struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
-
-  beast::tcp_stream stream;
+// What Stop() needs of a connection, plain or TLS.
+struct Tracked {
+  beast::tcp_stream* tcp = nullptr;  // the lowest layer of the connection's stream
   // From a complete request until its response is sent; Stop() lets such a connection
   // finish instead of closing it.
   bool responding = false;
 };
 
+// Stream is beast::tcp_stream or TlsStream.
+template <class Stream>
+struct Connection : Tracked {
+  template <class... Args>
+  explicit Connection(Args&&... args) : stream(std::forward<Args>(args)...) {
+    tcp = &beast::get_lowest_layer(stream);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  Stream stream;
+};
+
 // Keeps a connection in the server's list for as long as its coroutine frame lives.
 class Registration {
  public:
-  Registration(std::list<Connection*>& list, Connection* connection)
+  Registration(std::list<Tracked*>& list, Tracked* connection)
       : list_(list), it_(list.insert(list.end(), connection)) {}
   ~Registration() { list_.erase(it_); }
   Registration(const Registration&) = delete;
   Registration& operator=(const Registration&) = delete;
 
  private:
-  std::list<Connection*>& list_;
-  std::list<Connection*>::iterator it_;
+  std::list<Tracked*>& list_;
+  std::list<Tracked*>::iterator it_;
 };
 
 // The response for a request that could not be read, or nullopt to just close (the peer
@@ -142,7 +162,10 @@ void Finalize(const Request& req, Response& res, bool keep_alive) {
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io_context, const Router& borrowed_router, ServerOptions server_options)
-      : io(io_context), router(borrowed_router), options(server_options), acceptor(io_context) {}
+      : io(io_context),
+        router(borrowed_router),
+        options(std::move(server_options)),
+        acceptor(io_context) {}
 
   error_code Listen(const tcp::endpoint& endpoint);
   void StopNow();
@@ -150,17 +173,22 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   static asio::awaitable<void> AcceptLoop(std::shared_ptr<Impl> self);
   static asio::awaitable<void> Session(std::shared_ptr<Impl> self, tcp::socket socket);
-  // Awaited only from Session, whose frame owns `conn`.
-  asio::awaitable<void> SendErrorAndClose(Connection& conn, const error_code& read_error,
-                                          bhttp::status status);
-  asio::awaitable<void> LingeringClose(Connection& conn);
+  // The rest are awaited only from Session, whose frame owns the connection.
+  // Serves requests until the connection ends; its timer is already set for the first.
+  template <class Stream>
+  asio::awaitable<void> Serve(Connection<Stream>& conn, beast::flat_buffer& buffer);
+  template <class Stream>
+  asio::awaitable<void> SendErrorAndClose(Stream& stream, bhttp::status status,
+                                          std::string message);
+  template <class Stream>
+  asio::awaitable<void> LingeringClose(Stream& stream);
 
   asio::io_context& io;
   const Router& router;
   const ServerOptions options;
   tcp::acceptor acceptor;
   bool stopped = false;
-  std::list<Connection*> connections;
+  std::list<Tracked*> connections;
 };
 
 error_code Server::Impl::Listen(const tcp::endpoint& endpoint) {
@@ -189,13 +217,16 @@ void Server::Impl::StopNow() {
   stopped = true;
   error_code ignored;
   acceptor.close(ignored);
-  for (Connection* conn : connections) {
-    if (!conn->responding) conn->stream.close();
+  for (Tracked* conn : connections) {
+    if (!conn->responding) conn->tcp->close();
   }
 }
 
 Response Server::Impl::Answer(const Request& req) const {
   try {
+    if (options.gate) {
+      if (std::optional<Response> refused = options.gate(req)) return std::move(*refused);
+    }
     return router.Dispatch(req);
   } catch (...) {
     // The handler's failure stays with this request; the daemon keeps serving.
@@ -230,23 +261,52 @@ asio::awaitable<void> Server::Impl::AcceptLoop(std::shared_ptr<Impl> self) {
 
 asio::awaitable<void> Server::Impl::Session(std::shared_ptr<Impl> self, tcp::socket socket) {
   if (self->stopped) co_return;
-  Connection conn(std::move(socket));
-  const Registration registration(self->connections, &conn);
-  const ServerOptions& opts = self->options;
   beast::flat_buffer buffer;
+  if (!self->options.tls) {
+    Connection<beast::tcp_stream> conn(std::move(socket));
+    const Registration registration(self->connections, &conn);
+    conn.tcp->expires_after(self->options.request_timeout);
+    co_await self->Serve(conn, buffer);
+    co_return;
+  }
+  Connection<TlsStream> conn(std::move(socket), *self->options.tls);
+  const Registration registration(self->connections, &conn);
+  // The handshake and the first request share request_timeout: a client that opens a
+  // connection and never finishes the handshake is the TLS form of slowloris.
+  conn.tcp->expires_after(self->options.request_timeout);
+  error_code ec;
+  const bool tls = co_await beast::async_detect_ssl(*conn.tcp, buffer, Redirect(ec));
+  if (ec || self->stopped) co_return;
+  if (!tls) {
+    co_await self->SendErrorAndClose(
+        *conn.tcp, bhttp::status::bad_request,
+        "this port speaks HTTPS; the request was plain HTTP (use https://)");
+    co_return;
+  }
+  const std::size_t used = co_await conn.stream.async_handshake(asio::ssl::stream_base::server,
+                                                                buffer.data(), Redirect(ec));
+  if (ec || self->stopped) co_return;
+  buffer.consume(used);
+  co_await self->Serve(conn, buffer);
+}
 
+template <class Stream>
+asio::awaitable<void> Server::Impl::Serve(Connection<Stream>& conn, beast::flat_buffer& buffer) {
+  const ServerOptions& opts = options;
   for (bool first = true;; first = false) {
     error_code ec;
-    if (!first && buffer.size() == 0) {
-      // Keep-alive: the next request may take idle_timeout to start.
-      conn.stream.expires_after(opts.idle_timeout);
-      const std::size_t n =
-          co_await conn.stream.async_read_some(buffer.prepare(kReadChunk), Redirect(ec));
-      if (ec || self->stopped) co_return;
-      buffer.commit(n);
+    if (!first) {
+      if (buffer.size() == 0) {
+        // Keep-alive: the next request may take idle_timeout to start.
+        conn.tcp->expires_after(opts.idle_timeout);
+        const std::size_t n =
+            co_await conn.stream.async_read_some(buffer.prepare(kReadChunk), Redirect(ec));
+        if (ec || stopped) co_return;
+        buffer.commit(n);
+      }
+      conn.tcp->expires_after(opts.request_timeout);
     }
 
-    conn.stream.expires_after(opts.request_timeout);
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(opts.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
@@ -259,60 +319,93 @@ asio::awaitable<void> Server::Impl::Session(std::shared_ptr<Impl> self, tcp::soc
     if (!ec && !parser.is_done()) {
       co_await bhttp::async_read(conn.stream, buffer, parser, Redirect(ec));
     }
-    if (self->stopped) co_return;
+    if (stopped) co_return;
     if (ec) {
       if (const std::optional<bhttp::status> status = StatusForReadError(ec)) {
-        co_await self->SendErrorAndClose(conn, ec, *status);
+        co_await SendErrorAndClose(conn.stream, *status, ReadErrorMessage(ec, opts));
       }
       co_return;
     }
 
     conn.responding = true;
     const Request req = parser.release();
-    Response res = self->Answer(req);
-    const bool keep_alive = req.keep_alive() && res.keep_alive() && !self->stopped;
+    Response res = Answer(req);
+    const bool keep_alive = req.keep_alive() && res.keep_alive() && !stopped;
     Finalize(req, res, keep_alive);
-    conn.stream.expires_after(opts.write_timeout);
+    conn.tcp->expires_after(opts.write_timeout);
     co_await bhttp::async_write(conn.stream, res, Redirect(ec));
     conn.responding = false;
-    if (ec || self->stopped) co_return;
+    if (ec || stopped) co_return;
     if (!keep_alive) {
-      co_await self->LingeringClose(conn);
+      co_await LingeringClose(conn.stream);
       co_return;
     }
   }
 }
 
-asio::awaitable<void> Server::Impl::SendErrorAndClose(Connection& conn,
-                                                      const error_code& read_error,
-                                                      bhttp::status status) {
+template <class Stream>
+asio::awaitable<void> Server::Impl::SendErrorAndClose(Stream& stream, bhttp::status status,
+                                                      std::string message) {
   const Request placeholder{bhttp::verb::get, "/", 11};
-  Response res = JsonError(placeholder, status, ReadErrorMessage(read_error, options));
+  Response res = JsonError(placeholder, status, message);
   Finalize(placeholder, res, false);
   error_code ec;
-  conn.stream.expires_after(options.write_timeout);
-  co_await bhttp::async_write(conn.stream, res, Redirect(ec));
-  if (!ec) co_await LingeringClose(conn);
+  beast::get_lowest_layer(stream).expires_after(options.write_timeout);
+  co_await bhttp::async_write(stream, res, Redirect(ec));
+  if (!ec) co_await LingeringClose(stream);
 }
 
 // Closing a socket with unread input makes the kernel send RST, which can destroy the
 // response still in flight to the client (e.g. a 413 while the client is still sending
 // its body). So: send FIN, then discard input until the client closes or kMaxLinger.
-asio::awaitable<void> Server::Impl::LingeringClose(Connection& conn) {
+// Over TLS, close_notify first, so the client can tell the end from a truncation.
+template <class Stream>
+asio::awaitable<void> Server::Impl::LingeringClose(Stream& stream) {
   error_code ec;
-  conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  beast::tcp_stream& tcp = beast::get_lowest_layer(stream);
+  tcp.expires_after(std::min(options.request_timeout, kMaxLinger));
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    // Waits for the client's close_notify (or its close) within the same bound.
+    co_await stream.async_shutdown(Redirect(ec));
+    if (!tcp.socket().is_open()) co_return;
+    ec = {};
+  }
+  tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (ec) co_return;
-  conn.stream.expires_after(std::min(options.request_timeout, kMaxLinger));
   std::array<char, kReadChunk> sink;
   while (!ec) {
-    co_await conn.stream.async_read_some(asio::buffer(sink), Redirect(ec));
+    co_await tcp.async_read_some(asio::buffer(sink), Redirect(ec));
   }
 }
 
 #pragma GCC diagnostic pop
 
+std::shared_ptr<asio::ssl::context> MakeTlsContext(const std::string& cert_file,
+                                                   const std::string& key_file,
+                                                   std::string* error) {
+  // The same checks as the config validator, for its clear messages.
+  if (std::optional<TlsFileError> bad = CheckTlsFiles(cert_file, key_file)) {
+    *error = bad->message;
+    return nullptr;
+  }
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression |
+                   asio::ssl::context::single_dh_use);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  error_code ec;
+  ctx->use_certificate_chain_file(cert_file, ec);
+  if (!ec) ctx->use_private_key_file(key_file, asio::ssl::context::pem, ec);
+  if (ec || SSL_CTX_check_private_key(native) != 1) {
+    *error = "cannot load TLS certificate \"" + cert_file + "\" and key \"" + key_file + "\"";
+    return nullptr;
+  }
+  return ctx;
+}
+
 Server::Server(asio::io_context& io, const Router& router, ServerOptions options)
-    : impl_(std::make_shared<Impl>(io, router, options)) {}
+    : impl_(std::make_shared<Impl>(io, router, std::move(options))) {}
 
 Server::~Server() { impl_->StopNow(); }
 

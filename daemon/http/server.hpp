@@ -1,14 +1,18 @@
-// HTTP/1.1 listener on Boost.Beast: accepts connections, enforces limits and timeouts,
-// keeps connections alive and hands each parsed request to a Router. Knows nothing about
-// KPIs.
+// HTTP/1.1 listener on Boost.Beast, plain or over TLS: accepts connections, enforces
+// limits and timeouts, keeps connections alive and hands each parsed request to a Router.
+// Knows nothing about KPIs.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/system/error_code.hpp>
 
 #include "daemon/http/listen_address.hpp"
@@ -28,7 +32,21 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30000};
   // Connections beyond this are accepted and closed at once.
   std::size_t max_connections = 512;
+  // When set, the listener speaks only TLS (see MakeTlsContext); the handshake counts
+  // against request_timeout. A plain HTTP request gets a 400 that says so. Shared, not
+  // changed once the Server runs.
+  std::shared_ptr<boost::asio::ssl::context> tls = nullptr;
+  // Runs on the io thread before routing, for every request; a response it returns is
+  // sent instead of routing (e.g. 401). Must not throw.
+  std::function<std::optional<Response>(const Request&)> gate = nullptr;
 };
+
+// A server context for a PEM certificate chain and private key: TLS 1.2 or newer, no
+// compression, no renegotiation. nullptr with `error` set (naming the file, never key
+// material) when a file cannot be read or the key does not match the certificate.
+std::shared_ptr<boost::asio::ssl::context> MakeTlsContext(const std::string& cert_file,
+                                                          const std::string& key_file,
+                                                          std::string* error);
 
 // One listening socket and its connections, all on one io_context. Listen(),
 // LocalEndpoint() and the destructor run on the io thread or while the io_context is not

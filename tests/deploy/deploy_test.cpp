@@ -424,6 +424,122 @@ scrape_configs:
   EXPECT_EQ(prometheus.Wait(std::chrono::seconds(10)), 0) << prometheus.Output();
 }
 
+// A kpid serving /metrics over TLS behind basic auth, and a real Prometheus that scrapes
+// it with tls_config.ca_file and basic_auth (the README's "Securing the listener"): the
+// scrape succeeds; a job with the wrong password is refused.
+TEST(SecureScrapeTest, PrometheusScrapesKpidOverTlsWithBasicAuth) {
+  if (!std::filesystem::exists(kPrometheus)) GTEST_SKIP() << Missing(kPrometheus);
+  TempDir dir;
+  std::string out;
+  const std::string d = dir.path().string();
+  ASSERT_EQ(RunCommand("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+                       "-nodes -days 2 -subj /CN=127.0.0.1 -addext "
+                       "subjectAltName=IP:127.0.0.1,DNS:localhost -keyout " +
+                           d + "/key.pem -out " + d + "/cert.pem 2>&1",
+                       &out),
+            0)
+      << out;
+  // The README's recipe for a bcrypt hash on Debian 12.
+  out.clear();  // RunCommand appends
+  ASSERT_EQ(RunCommand("/usr/bin/python3 -W ignore -c 'import crypt; print(crypt.crypt("
+                       "\"scrape-pw\", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)), "
+                       "end=\"\")'",
+                       &out),
+            0)
+      << out;
+  const std::string hash = out;
+  const int kpid_port = FreePort();
+  const std::filesystem::path kpid_config = dir.Write("kpid.toml", R"([server]
+listen = "127.0.0.1:)" + std::to_string(kpid_port) + R"("
+tls_cert_file = ")" + d + R"(/cert.pem"
+tls_key_file = ")" + d + R"(/key.pem"
+[server.basic_auth_users]
+prometheus = ")" + hash + R"("
+
+[storage]
+path = ":memory:"
+
+[evaluation]
+interval = "1s"
+
+[[source]]
+name = "sheet"
+type = "csv"
+path = ")" + d + R"(/sheet.csv"
+
+[[kpi]]
+name = "orders"
+source = "sheet"
+column = "orders"
+interval = "1s"
+)");
+  dir.Write("sheet.csv", "orders\n42\n");
+  Subprocess kpid({KPID_BINARY, "run", "--config", kpid_config.string()}, dir.path() / "kpid.log");
+
+  const int port = FreePort();
+  const std::string target = "[\"127.0.0.1:" + std::to_string(kpid_port) + "\"]";
+  const std::filesystem::path config = dir.Write("prometheus.yml", R"(global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: kpid
+    scheme: https
+    tls_config:
+      ca_file: )" + d + R"(/cert.pem
+    basic_auth:
+      username: prometheus
+      password: scrape-pw
+    static_configs:
+      - targets: )" + target + R"(
+  - job_name: wrong_password
+    scheme: https
+    tls_config:
+      ca_file: )" + d + R"(/cert.pem
+    basic_auth:
+      username: prometheus
+      password: not-the-password
+    static_configs:
+      - targets: )" + target + R"(
+)");
+  Subprocess prometheus({std::string(kPrometheus), "--config.file=" + config.string(),
+                         "--storage.tsdb.path=" + (dir.path() / "data").string(),
+                         "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                        dir.path() / "prometheus.log");
+  const std::string api = "http://127.0.0.1:" + std::to_string(port) + "/api/v1/";
+  auto up = [&](const std::string& job) -> std::string {
+    const Json body = Json::parse(
+        HttpGet(api + "query?query=" + UrlEncode("up{job=\"" + job + "\"}")).body, nullptr, false);
+    if (body.is_discarded() || body["data"]["result"].empty()) return "";
+    return body["data"]["result"][0]["value"][1].get<std::string>();
+  };
+  ASSERT_TRUE(WaitFor([&] { return up("kpid") == "1" && !up("wrong_password").empty(); },
+                      std::chrono::seconds(30)))
+      << "up=" << up("kpid") << "\n"
+      << prometheus.Output() << kpid.Output();
+  EXPECT_EQ(up("wrong_password"), "0");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const Json v =
+            Json::parse(HttpGet(api + "query?query=" + UrlEncode("kpi_value{job=\"kpid\"}")).body,
+                        nullptr, false);
+        return !v.is_discarded() && !v["data"]["result"].empty() &&
+               v["data"]["result"][0]["value"][1] == "42";
+      },
+      std::chrono::seconds(20)))
+      << kpid.Output();
+  // Why the other job fails, as Prometheus reports it.
+  const Json targets = Json::parse(HttpGet(api + "targets").body, nullptr, false);
+  std::string last_error;
+  for (const Json& t : targets["data"]["activeTargets"]) {
+    if (t["labels"]["job"] == "wrong_password") last_error = t.value("lastError", "");
+  }
+  EXPECT_THAT(last_error, HasSubstr("401"));
+
+  prometheus.Signal(SIGTERM);
+  EXPECT_EQ(prometheus.Wait(std::chrono::seconds(10)), 0) << prometheus.Output();
+  kpid.Signal(SIGTERM);
+  EXPECT_EQ(kpid.Wait(std::chrono::seconds(10)), 0) << kpid.Output();
+}
+
 // promtool on the files as shipped, and on copies with a changed rule: the unit tests in
 // tests/deploy/kpid-alerts.test.yml must notice.
 class PromtoolTest : public ::testing::Test {

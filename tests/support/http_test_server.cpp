@@ -86,14 +86,14 @@ std::string Gzip(std::string_view data) {
 
 class HttpTestServer::Impl {
  public:
-  Impl(HttpTestServer& owner, Handler handler, std::optional<Tls> tls)
+  Impl(HttpTestServer& owner, Handler handler, std::optional<Tls> tls, std::uint16_t port = 0)
       : owner_(owner), handler_(std::move(handler)) {
     if (tls) {
       ssl_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
       ssl_->use_certificate_chain_file(tls->certificate.string());
       ssl_->use_private_key_file(tls->private_key.string(), asio::ssl::context::pem);
     }
-    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
+    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -230,6 +230,11 @@ HttpTestServer::HttpTestServer(Handler handler)
 
 HttpTestServer::HttpTestServer(Handler handler, Tls tls)
     : tls_(true), impl_(std::make_unique<Impl>(*this, std::move(handler), std::move(tls))) {
+  port_ = impl_->port();
+}
+
+HttpTestServer::HttpTestServer(Handler handler, std::uint16_t port)
+    : impl_(std::make_unique<Impl>(*this, std::move(handler), std::nullopt, port)) {
   port_ = impl_->port();
 }
 

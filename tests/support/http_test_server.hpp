@@ -56,6 +56,9 @@ class HttpTestServer {
   // Listens on 127.0.0.1 at a free port; `handler` runs on the server's thread.
   explicit HttpTestServer(Handler handler);
   HttpTestServer(Handler handler, Tls tls);
+  // Listens on 127.0.0.1:`port` (plain HTTP): a receiver that comes back where a test had
+  // nothing listening before. Throws if the port is taken.
+  HttpTestServer(Handler handler, std::uint16_t port);
   // Stops serving, abandons open connections, joins the thread.
   ~HttpTestServer();
   HttpTestServer(const HttpTestServer&) = delete;

@@ -1,6 +1,7 @@
 #include "tests/support/smtp_server.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <sstream>
 
@@ -33,7 +34,8 @@ parent = os.getppid()
 
 class Handler:
     def __init__(self):
-        self.count = 0
+        # After a restart, numbering goes on from the messages already saved.
+        self.count = len([n for n in os.listdir(args.dir) if n.endswith(".eml")])
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in rejects:
@@ -174,7 +176,15 @@ bool SmtpServer::Start(const SmtpServerOptions& options, std::string* error) {
   if (!options.auth.empty()) argv.insert(argv.end(), {"--auth", options.auth});
   for (const std::string& r : options.rejects) argv.insert(argv.end(), {"--reject", r});
   if (options.hold) argv.emplace_back("--hold");
-  process_ = std::make_unique<Subprocess>(argv, dir_.path() / "server.log");
+  argv_ = std::move(argv);
+  return Launch(error);
+}
+
+bool SmtpServer::Launch(std::string* error) {
+  std::filesystem::remove(mail_ / "ready");
+  process_ = std::make_unique<Subprocess>(
+      argv_, dir_.path() / ("server" + (runs_ == 0 ? "" : "-" + std::to_string(runs_)) + ".log"));
+  ++runs_;
   if (!WaitFor([&] { return std::filesystem::exists(mail_ / "ready") || !process_->Running(); },
                20s) ||
       !process_->Running()) {
@@ -182,6 +192,20 @@ bool SmtpServer::Start(const SmtpServerOptions& options, std::string* error) {
     return false;
   }
   return true;
+}
+
+void SmtpServer::Stop() {
+  if (!process_ || !process_->Running()) return;
+  process_->Signal(SIGTERM);
+  if (!process_->Wait(10s)) {
+    process_->Signal(SIGKILL);
+    process_->Wait(10s);
+  }
+}
+
+bool SmtpServer::Restart(std::string* error) {
+  Stop();
+  return Launch(error);
 }
 
 void SmtpServer::Release() const { std::ofstream(mail_ / "release").close(); }

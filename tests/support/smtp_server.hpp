@@ -35,6 +35,12 @@ class SmtpServer {
 
   // Starts a server; on failure `error` says why.
   bool Start(const SmtpServerOptions& options, std::string* error);
+  // Stops the server (SIGTERM, then waits): connections are refused until Restart(),
+  // which starts it again on the same port and options; messages go on numbering from
+  // those already received.
+  void Stop();
+  bool Restart(std::string* error);
+  bool Running() { return process_ && process_->Running(); }
 
   std::string Url(std::string_view scheme = "smtp") const {
     return std::string(scheme) + "://127.0.0.1:" + std::to_string(port_);
@@ -53,12 +59,16 @@ class SmtpServer {
   nlohmann::json Parsed(int index) const;
 
  private:
+  bool Launch(std::string* error);
+
   TempDir dir_;
   std::filesystem::path script_;
   std::filesystem::path parse_script_;
   std::filesystem::path mail_;
   HttpTestServer::Tls tls_;
   int port_ = 0;
+  std::vector<std::string> argv_;
+  int runs_ = 0;
   std::unique_ptr<Subprocess> process_;
 };
 

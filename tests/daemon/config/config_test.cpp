@@ -1,5 +1,6 @@
 #include "daemon/config/config.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -7,6 +8,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "collectors/csv/settings.hpp"
 #include "collectors/http/settings.hpp"
@@ -29,6 +31,8 @@ EnvLookup TestEnv(std::map<std::string, std::string> extra = {}) {
   extra.emplace("KPID_TEST_SECRETS", (fs::path(kData) / "secrets").string());
   extra.emplace("CRM_TOKEN", "crm-token-canary-0b9e");
   extra.emplace("KPID_DEMO_DIR", "/tmp/kpid-demo");
+  // The shipped examples read their secrets as systemd's LoadCredential= provides them.
+  extra.emplace("CREDENTIALS_DIRECTORY", (fs::path(kData) / "secrets").string());
   return [extra](const std::string& name) -> std::optional<std::string> {
     auto it = extra.find(name);
     if (it == extra.end()) return std::nullopt;
@@ -217,6 +221,47 @@ to = ["a@b"]
   }
 }
 
+TEST(ConfigTest, LikelihoodThresholdBecomesARuleAndRepeatCanBeNever) {
+  const std::string text = R"(
+[[source]]
+name = "db"
+type = "sql"
+driver = "sqlite3"
+connection = "/tmp/x.db"
+[[kpi]]
+name = "revenue"
+source = "db"
+query = "SELECT 1"
+  [kpi.goal]
+  baseline = 0
+  target = 100
+  start = 2026-10-01
+  deadline = 2026-12-31
+  for = "1h"
+  notify_when_likelihood_below = 0.5
+[[receiver]]
+name = "audit"
+type = "file"
+path = "/tmp/n.jsonl"
+[[route]]
+receivers = ["audit"]
+repeat_interval = "never"
+)";
+  LoadResult result = LoadFromString(text, "t.toml", BuiltinExtensions(), TestEnv());
+  ASSERT_TRUE(result.config) << (result.errors.empty() ? "" : result.errors[0].ToString());
+  const Kpi& kpi = result.config->kpis.at(0);
+  ASSERT_EQ(kpi.rules.size(), 1u);
+  const Rule& rule = kpi.rules[0];
+  EXPECT_EQ(rule.name, "likelihood");
+  EXPECT_EQ(rule.when.text, "likelihood < 0.5");
+  EXPECT_EQ(rule.for_duration, std::chrono::hours(1));
+  EXPECT_EQ(rule.severity, rules::Severity::kWarning);
+  EXPECT_EQ(rule.where.line, 17);  // the key's place, for messages about the rule
+  ASSERT_TRUE(rule.summary.has_value());
+  EXPECT_THAT(rule.summary->text, HasSubstr("{{likelihood}}"));
+  EXPECT_EQ(result.config->routes.at(0).repeat_interval, Duration::zero());
+}
+
 TEST(ConfigTest, UnreadableFileIsOneClearError) {
   LoadResult result = LoadConfig("/nonexistent/kpid.toml", TestEnv());
   ASSERT_EQ(result.errors.size(), 1u);
@@ -255,6 +300,102 @@ receivers = ["audit"]
   EXPECT_FALSE(team.Matches("finance2"));
   EXPECT_TRUE(kpi.Matches("revenue"));
   EXPECT_FALSE(kpi.Matches("net_revenue"));
+}
+
+std::vector<std::string> Errors(const LoadResult& result) {
+  std::vector<std::string> out;
+  for (const Diagnostic& d : result.errors) out.push_back(d.ToString());
+  return out;
+}
+
+TEST(ServerConfigTest, TlsCertWithoutKeyIsAnErrorAtTheGivenKey) {
+  LoadResult cert_only = LoadFromString("[server]\ntls_cert_file = \"/etc/kpid/cert.pem\"\n",
+                                        "test.toml", BuiltinExtensions(), TestEnv());
+  EXPECT_FALSE(cert_only.config);
+  EXPECT_THAT(Errors(cert_only),
+              ::testing::ElementsAre(HasSubstr("test.toml:2:17: \"tls_cert_file\" needs "
+                                               "\"tls_key_file\" too")));
+  LoadResult key_only = LoadFromString("[server]\nlisten = \":1\"\ntls_key_file = \"/k.pem\"\n",
+                                       "test.toml", BuiltinExtensions(), TestEnv());
+  EXPECT_THAT(Errors(key_only), ::testing::ElementsAre(HasSubstr(
+                                    "test.toml:3:16: \"tls_key_file\" needs \"tls_cert_file\"")));
+}
+
+// Two self-signed certificates with their keys, made by the openssl CLI.
+class TlsConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kpid-tls-config-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    for (const char* name : {"a", "b"}) {
+      const std::string command =
+          "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+          "-subj /CN=127.0.0.1 -keyout '" +
+          (dir_ / (std::string(name) + "-key.pem")).string() + "' -out '" +
+          (dir_ / (std::string(name) + "-cert.pem")).string() + "' >/dev/null 2>&1";
+      if (std::system(command.c_str()) != 0) GTEST_SKIP() << "the openssl CLI is missing";
+    }
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  LoadResult Load(const std::string& cert, const std::string& key) const {
+    return LoadFromString("[server]\ntls_cert_file = \"" + (dir_ / cert).string() +
+                              "\"\ntls_key_file = \"" + (dir_ / key).string() + "\"\n",
+                          "test.toml", BuiltinExtensions(), TestEnv());
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(TlsConfigTest, MatchingFilesLoadAndLinksUseHttps) {
+  LoadResult result = Load("a-cert.pem", "a-key.pem");
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(Errors(result));
+  EXPECT_EQ(result.config->server.tls_cert_file, (dir_ / "a-cert.pem").string());
+  EXPECT_EQ(result.config->server.external_url, "https://127.0.0.1:9464");
+}
+
+TEST_F(TlsConfigTest, KeyOfAnotherCertificateOrUnreadableFileIsAnError) {
+  LoadResult mismatch = Load("a-cert.pem", "b-key.pem");
+  EXPECT_FALSE(mismatch.config);
+  EXPECT_THAT(Errors(mismatch), ::testing::ElementsAre(::testing::AllOf(
+                                    HasSubstr("test.toml:3:16: \"tls_key_file\": "),
+                                    HasSubstr("does not match the certificate"))));
+  LoadResult missing = Load("nope.pem", "a-key.pem");
+  EXPECT_THAT(Errors(missing), ::testing::ElementsAre(::testing::AllOf(
+                                   HasSubstr("test.toml:2:17: \"tls_cert_file\": cannot read"),
+                                   HasSubstr("No such file"))));
+  // A key given as the certificate: an error that never shows the key.
+  LoadResult swapped = Load("a-key.pem", "a-key.pem");
+  ASSERT_EQ(swapped.errors.size(), 1u);
+  EXPECT_THAT(swapped.errors[0].ToString(), Not(HasSubstr("PRIVATE KEY")));
+}
+
+TEST(ServerConfigTest, EachInvalidBcryptHashIsAnErrorAtItsLine) {
+  LoadResult result = LoadFromString(R"([server.basic_auth_users]
+prometheus = "$2y$10$bg1ztMU91iANtx/1feGIO.el4hNjdgl4dknsq.AE3cUE38zN2ANUa"
+grafana = "plain-password-canary-9d1e"
+"a:b" = "$2b$10$bg1ztMU91iANtx/1feGIO.el4hNjdgl4dknsq.AE3cUE38zN2ANUa"
+)",
+                                     "test.toml", BuiltinExtensions(), TestEnv());
+  EXPECT_FALSE(result.config);
+  EXPECT_THAT(
+      Errors(result),
+      ::testing::ElementsAre(HasSubstr("test.toml:3:11: user \"grafana\": not a bcrypt hash"),
+                             HasSubstr("test.toml:4:9: user name \"a:b\" must not contain ':'")));
+  for (const std::string& e : Errors(result)) {
+    EXPECT_THAT(e, Not(HasSubstr("plain-password-canary")));
+  }
+}
+
+TEST(ServerConfigTest, BasicAuthUsersLoad) {
+  LoadResult result = LoadFromString(R"([server.basic_auth_users]
+prometheus = "$2y$10$bg1ztMU91iANtx/1feGIO.el4hNjdgl4dknsq.AE3cUE38zN2ANUa"
+)",
+                                     "test.toml", BuiltinExtensions(), TestEnv());
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(Errors(result));
+  ASSERT_EQ(result.config->server.basic_auth_users.size(), 1u);
+  EXPECT_EQ(result.config->server.basic_auth_users.begin()->first, "prometheus");
+  EXPECT_EQ(result.config->server.external_url, "http://127.0.0.1:9464");
 }
 
 }  // namespace
