@@ -1,9 +1,12 @@
 // kpid: parse the command line, load the config, run the service.
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "daemon/backtest.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/eval.hpp"
 #include "daemon/load_config.hpp"
@@ -64,6 +67,18 @@ int main(int argc, char** argv) {
                            cmd.json ? kpid::EvalFormat::kJson : kpid::EvalFormat::kTable, std::cout,
                            std::cerr);
     }
+    case kpid::cli::Verb::kBacktest: {
+      kpid::log::Configure(kpid::log::Level::kError, cmd.log_format);
+      auto result = kpid::LoadConfig(cmd.config_path);
+      if (!result.config) {
+        PrintErrors(result.errors);
+        return kExitInvalid;
+      }
+      const kpid::BacktestOptions options =
+          kpid::ResolveBacktestOptions(cmd.since, cmd.until, cmd.step, cmd.kpi, *result.config,
+                                       std::chrono::system_clock::now());
+      return kpid::RunBacktest(*result.config, options, cmd.json, std::cout, std::cerr);
+    }
     case kpid::cli::Verb::kNotifyTest: {
       kpid::log::Configure(kpid::log::Level::kError, cmd.log_format);
       auto result = kpid::LoadConfig(cmd.config_path);
@@ -82,6 +97,9 @@ int main(int argc, char** argv) {
         }
         return kExitInvalid;
       }
+      // Under a file-size limit (ulimit -f, systemd LimitFSIZE=) a store write must fail
+      // with EFBIG, which the store reports and kpid survives; SIGXFSZ would kill it.
+      std::signal(SIGXFSZ, SIG_IGN);
       kpid::Service service(cmd.config_path, std::move(*result.config));
       return service.Run();
     }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include <boost/asio/post.hpp>
 #include <date/date.h>
 #include <date/tz.h>
 
@@ -104,12 +105,19 @@ void Notifier::Stop() {
   reconcile_timer_.cancel();
   pump_timer_.cancel();
   receivers_.clear();  // abandons attempts in flight; they stay in the outbox
+  retired_.clear();
   curl_.CancelAll();
 }
 
 void Notifier::Apply(std::shared_ptr<const config::Config> config, const Engine& engine) {
   config_ = std::move(config);
   engine_ = &engine;
+  // Attempts in flight finish on the receivers they started with: resending them now would
+  // deliver them twice (the peer may already have them). Their answers still count.
+  const bool in_flight = std::any_of(outbox_.begin(), outbox_.end(), [this](const auto& e) {
+    return e.second.in_flight && e.second.generation == generation_;
+  });
+  if (in_flight) retired_[generation_] = std::move(receivers_);
   ++generation_;
   receivers_.clear();
   for (const config::Receiver& r : config_->receivers) {
@@ -121,8 +129,6 @@ void Notifier::Apply(std::shared_ptr<const config::Config> config, const Engine&
       receivers_.emplace(r.name, std::move(receiver));
     }
   }
-  // Attempts of the replaced receivers will not answer: send those again.
-  for (auto& [id, entry] : outbox_) entry.in_flight = false;
   groups_.clear();
   silences_.Apply(*config_);
   digests_.Apply(config_, engine);
@@ -186,7 +192,9 @@ SysDuration Notifier::RepeatInterval(const config::Route& route, std::string_vie
   // default), so, like Prometheus, tell it about firing alerts every minute.
   const config::Receiver* r = config_->FindReceiver(receiver);
   if (r != nullptr && r->type == "alertmanager") {
-    return std::min<SysDuration>(route.repeat_interval, kAlertmanagerResend);
+    return route.repeat_interval == SysDuration::zero()
+               ? kAlertmanagerResend
+               : std::min<SysDuration>(route.repeat_interval, kAlertmanagerResend);
   }
   return route.repeat_interval;
 }
@@ -398,6 +406,7 @@ void Notifier::Pump() {
       continue;
     }
     entry.in_flight = true;
+    entry.generation = generation_;
     if (++in_flight == options_.max_in_flight_per_receiver) --open;
     ++row.attempts;
     const std::uint64_t generation = generation_;
@@ -426,9 +435,13 @@ void Notifier::Pump() {
 }
 
 void Notifier::OnDelivery(std::int64_t id, std::uint64_t generation, const Delivery& delivery) {
-  if (stopped_ || generation != generation_) return;
+  if (stopped_) return;
   auto it = outbox_.find(id);
-  if (it == outbox_.end()) return;
+  if (it == outbox_.end() || !it->second.in_flight || it->second.generation != generation) return;
+  if (generation != generation_) {
+    // Not from inside the receiver's own callback.
+    boost::asio::post(io_, [this, generation] { ReleaseRetired(generation); });
+  }
   store::OutboxRow& row = it->second.row;
   it->second.in_flight = false;
   const std::string receiver = row.receiver;
@@ -481,6 +494,13 @@ void Notifier::OnDelivery(std::int64_t id, std::uint64_t generation, const Deliv
     }
   }
   Pump();
+}
+
+void Notifier::ReleaseRetired(std::uint64_t generation) {
+  const bool busy = std::any_of(outbox_.begin(), outbox_.end(), [generation](const auto& e) {
+    return e.second.in_flight && e.second.generation == generation;
+  });
+  if (!busy) retired_.erase(generation);
 }
 
 void Notifier::Drop(std::int64_t id, std::string_view result, std::string_view why) {

@@ -67,8 +67,8 @@ class Notifier {
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
 
-  // Takes a (new) config: routes, receivers (rebuilt; attempts in flight are retried),
-  // silences, external URL. `engine` must outlive the notifier.
+  // Takes a (new) config: routes, receivers (rebuilt; attempts in flight finish on the
+  // replaced ones), silences, external URL. `engine` must outlive the notifier.
   void Apply(std::shared_ptr<const config::Config> config, const Engine& engine);
 
   // Loads the outbox and the notices from the store, once it is open; sends what is due.
@@ -100,6 +100,7 @@ class Notifier {
   struct Entry {
     store::OutboxRow row;
     bool in_flight = false;
+    std::uint64_t generation = 0;  // of the receiver its attempt in flight went to
   };
   struct Batch;
 
@@ -108,6 +109,9 @@ class Notifier {
   void Queue(const Notification& n, std::span<const store::NoticeRow> notices, TimePoint now);
   void Pump();
   void OnDelivery(std::int64_t id, std::uint64_t generation, const Delivery& delivery);
+  // Destroys the receivers of `generation` that Apply() replaced, once no attempt of
+  // theirs is in flight any more.
+  void ReleaseRetired(std::uint64_t generation);
   void Drop(std::int64_t id, std::string_view result, std::string_view why);
   void WakeAt(std::optional<TimePoint> reconcile_at);
   // Whether some receiver was last told that `alert` fires.
@@ -127,6 +131,9 @@ class Notifier {
   // Rebuilt by Apply(); `generation_` tells callbacks of replaced receivers apart.
   std::map<std::string, std::unique_ptr<Receiver>, std::less<>> receivers_;
   std::uint64_t generation_ = 0;
+  // Receivers replaced by Apply() while attempts were in flight, by generation: kept until
+  // those attempts answer, so that a reload neither abandons nor repeats a delivery.
+  std::map<std::uint64_t, std::map<std::string, std::unique_ptr<Receiver>, std::less<>>> retired_;
   std::map<std::pair<std::string, std::string>, Notice> notices_;  // (alert id, receiver)
   Silences silences_;
   Digests digests_;

@@ -1,5 +1,6 @@
 #include "daemon/notify/notify_test.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "daemon/notify/registry.hpp"
@@ -49,7 +50,10 @@ int RunNotifyTest(const config::Config& config, const std::string& receiver, std
       result = std::move(d);
       io.stop();
     });
-    // The receiver enforces its timeout; this only guards against one that does not.
+    // The receiver enforces its timeout; this only guards against one that does not. The
+    // guard keeps run_for() from returning while the email receiver's SMTP session runs on
+    // its own thread and the io_context has nothing queued.
+    auto work = boost::asio::make_work_guard(io);
     io.run_for(std::chrono::duration_cast<std::chrono::milliseconds>(found->timeout) +
                std::chrono::seconds(5));
   }

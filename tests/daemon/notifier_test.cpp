@@ -174,6 +174,7 @@ group_interval = "1s"
   ASSERT_EQ(hook.sent.size(), 2u);
   EXPECT_EQ(hook.sent[1].Status(), "resolved");
   ASSERT_TRUE(hook.sent[1].alerts[0].ends_at.has_value());
+  EXPECT_EQ(hook.sent[1].alerts[0].figures.value, 5) << "the value at resolve time";
   EXPECT_EQ(notifier->queue_length(), 0u);
   Step(*notifier, "churn", 5, t0_ + seconds(30));
   EXPECT_EQ(hook.sent.size(), 2u);
@@ -206,6 +207,24 @@ repeat_interval = "1h"
   Drain();
   ASSERT_EQ(hook.sent.size(), 2u) << "repeat_interval";
   EXPECT_EQ(hook.sent[1].alerts.size(), 2u);
+}
+
+TEST_F(NotifierTest, RepeatIntervalNeverTellsOnce) {
+  Load(R"(
+[[route]]
+receivers = ["hook"]
+group_wait = "0s"
+repeat_interval = "never"
+)");
+  auto notifier = MakeNotifier();
+  Step(*notifier, "churn", 12, t0_);
+  Script& hook = scripts_["hook"];
+  ASSERT_EQ(hook.sent.size(), 1u);
+  Step(*notifier, "churn", 13, t0_ + hours(24 * 30));
+  EXPECT_EQ(hook.sent.size(), 1u) << "still firing a month later: not told again";
+  Step(*notifier, "churn", 5, t0_ + hours(24 * 30) + minutes(1));
+  ASSERT_EQ(hook.sent.size(), 2u);
+  EXPECT_EQ(hook.sent[1].Status(), "resolved");
 }
 
 TEST_F(NotifierTest, ContinueSendsToEveryMatchingRouteAndSendResolvedFalseStaysQuiet) {

@@ -20,6 +20,7 @@
 #include "daemon/notify/email/receiver.hpp"
 #include "daemon/notify/email/settings.hpp"
 #include "daemon/notify/message.hpp"
+#include "daemon/notify/notify_test.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/smtp_server.hpp"
@@ -182,6 +183,22 @@ TEST_F(EmailReceiverTest, PlainDeliveryCarriesTextAndEscapedHtml) {
   EXPECT_NE(body.find("href=\"http://kpid.example:9464/kpi/revenue?a=1&amp;b=2\""),
             std::string::npos)
       << body;
+}
+
+// `kpid notify-test` waits for the SMTP session, which runs on a thread of its own while
+// the io_context has nothing else to do (it once gave up at once: "did not answer").
+TEST_F(EmailReceiverTest, NotifyTestWaitsForTheEmail) {
+  SmtpServer server;
+  std::string error;
+  ASSERT_TRUE(server.Start({}, &error)) << error;
+  config::Config config;
+  config.path = "test.toml";
+  config.receivers.push_back(Config(server.Url()));
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(RunNotifyTest(config, "ops-mail", out, err), 0) << err.str() << server.Log();
+  EXPECT_NE(out.str().find("delivered to receiver \"ops-mail\""), std::string::npos) << out.str();
+  EXPECT_EQ(server.MessageCount(), 1u);
 }
 
 TEST_F(EmailReceiverTest, ResendKeepsTheMessageId) {
