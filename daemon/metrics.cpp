@@ -111,7 +111,13 @@ Metrics::Metrics()
               .Help("Time taken by one evaluation pass over every goal and rule.")
               .Register(*registry_)
               .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001, 0.005, 0.01,
-                                                               0.05, 0.1, 0.5, 1, 5})) {
+                                                               0.05, 0.1, 0.5, 1, 5})),
+      // time() minus this, against evaluation.interval, shows a stalled or late daemon.
+      last_evaluation_(prometheus::BuildGauge()
+                           .Name("kpid_last_evaluation_timestamp_seconds")
+                           .Help("When the last evaluation pass started.")
+                           .Register(*registry_)
+                           .Add({})) {
   prometheus::BuildGauge()
       .Name("kpid_build_info")
       .Help("A metric with a constant 1 value labelled by the kpid version.")
@@ -127,8 +133,10 @@ void Metrics::ConfigLoaded(bool ok, std::chrono::system_clock::time_point when) 
   }
 }
 
-void Metrics::EvaluationDone(std::chrono::duration<double> took) {
+void Metrics::EvaluationDone(std::chrono::duration<double> took,
+                             std::chrono::system_clock::time_point at) {
   evaluation_duration_.Observe(took.count());
+  last_evaluation_.Set(std::chrono::duration<double>(at.time_since_epoch()).count());
 }
 
 void Metrics::Add(std::weak_ptr<prometheus::Collectable> collectable) {

@@ -44,7 +44,8 @@ class Metrics {
   void Add(std::weak_ptr<prometheus::Collectable> collectable);
 
   void ConfigLoaded(bool ok, std::chrono::system_clock::time_point when);
-  void EvaluationDone(std::chrono::duration<double> took);
+  // An evaluation pass that started at `at` took `took`.
+  void EvaluationDone(std::chrono::duration<double> took, std::chrono::system_clock::time_point at);
 
   // Collects every registered Collectable (a VersionedCollectable only when its version
   // changed). Runs on the io thread.
@@ -62,6 +63,7 @@ class Metrics {
   prometheus::Gauge& reload_successful_;
   prometheus::Gauge& reload_success_timestamp_;
   prometheus::Histogram& evaluation_duration_;
+  prometheus::Gauge& last_evaluation_;
 };
 
 }  // namespace kpid

@@ -94,6 +94,12 @@ TEST_F(ServiceTest, ServesLintedMetricsReloadsAndStopsCleanly) {
     EXPECT_THAT(metrics.body, HasSubstr(std::string("\n") + name + " ")) << name;
   }
   EXPECT_EQ(Metric("kpid_config_last_reload_successful"), "1");
+  // Ready means evaluated: the last evaluation's time is set, and recent.
+  const double evaluated = std::stod(Metric("kpid_last_evaluation_timestamp_seconds"));
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_GT(evaluated, now - 3600);
+  EXPECT_LE(evaluated, now + 1);
 
   std::string promtool_output;
   int promtool = RunCommand("promtool check metrics", &promtool_output, metrics.body);
