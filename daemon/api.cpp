@@ -125,6 +125,17 @@ Json KpiJson(const KpiView& view, const SilenceLookup& silenced) {
   j["forecast"] = Number(v.forecast);
   j["forecast_progress"] = Number(v.forecast_progress);
   j["days_left"] = Number(v.days_left);
+  j["forecast_lower"] = Number(v.forecast_lower);
+  j["forecast_upper"] = Number(v.forecast_upper);
+  j["likelihood"] = Number(v.likelihood);
+  j["required_rate_per_day"] = Number(v.required_rate);
+  j["required_rate_per_week"] = Number(7 * v.required_rate);
+  j["current_rate_per_day"] = Number(v.current_rate);
+  j["current_rate_per_week"] = Number(7 * v.current_rate);
+  j["days_to_target"] = Number(v.days_to_target);
+  j["projected_hit"] = view.evaluation.projected_hit
+                           ? Json(FormatTime(*view.evaluation.projected_hit))
+                           : Json(nullptr);
   j["age_seconds"] = Number(v.age_seconds);
   j["delta"] = Number(v.delta);
   j["avg_7d"] = Number(v.avg_7d);

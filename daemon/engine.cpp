@@ -372,6 +372,19 @@ std::vector<prometheus::MetricFamily> Engine::Collect() const {
       family("kpi_expected_progress_ratio", "Progress the goal's trajectory expects by now.");
   prometheus::MetricFamily forecast =
       family("kpi_forecast_value", "Least-squares forecast of the value at the deadline.");
+  prometheus::MetricFamily lower = family(
+      "kpi_forecast_lower_value", "Lower end of the 80 % prediction interval at the deadline.");
+  prometheus::MetricFamily upper = family(
+      "kpi_forecast_upper_value", "Upper end of the 80 % prediction interval at the deadline.");
+  prometheus::MetricFamily likelihood =
+      family("kpi_goal_likelihood_ratio",
+             "Probability that the value reaches the target by the deadline.");
+  prometheus::MetricFamily required_rate = family(
+      "kpi_required_rate_per_day", "Change per day needed from now to reach the target in time.");
+  prometheus::MetricFamily current_rate =
+      family("kpi_current_rate_per_day", "Slope of the forecast line, per day.");
+  prometheus::MetricFamily hit =
+      family("kpi_projected_hit_timestamp_seconds", "When the forecast line reaches the target.");
   prometheus::MetricFamily deadline =
       family("kpi_deadline_timestamp_seconds", "Deadline of the KPI's goal.");
   prometheus::MetricFamily status =
@@ -403,6 +416,12 @@ std::vector<prometheus::MetricFamily> Engine::Collect() const {
         add(progress, v.progress);
         add(expected_progress, v.expected_progress);
         add(forecast, v.forecast);
+        add(lower, v.forecast_lower);
+        add(upper, v.forecast_upper);
+        add(likelihood, v.likelihood);
+        add(required_rate, v.required_rate);
+        add(current_rate, v.current_rate);
+        if (view.evaluation.projected_hit) add(hit, Seconds(*view.evaluation.projected_hit));
       }
       if (view.evaluation.status) {
         for (rules::Status s : rules::kAllStatuses) {
@@ -425,7 +444,8 @@ std::vector<prometheus::MetricFamily> Engine::Collect() const {
   }
   std::vector<prometheus::MetricFamily> out;
   for (auto* f : {&value, &timestamp, &target, &baseline, &expected, &progress, &expected_progress,
-                  &forecast, &deadline, &status, &firing}) {
+                  &forecast, &lower, &upper, &likelihood, &required_rate, &current_rate, &hit,
+                  &deadline, &status, &firing}) {
     if (!f->metric.empty()) out.push_back(std::move(*f));
   }
   return out;

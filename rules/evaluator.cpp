@@ -1,5 +1,8 @@
 #include "rules/evaluator.hpp"
 
+#include <algorithm>
+#include <bit>
+#include <cmath>
 #include <limits>
 #include <string_view>
 #include <variant>
@@ -9,26 +12,60 @@ namespace {
 
 constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
 
-// VariableSlots writes the fields in kExpressionVariableNames order.
+// The fields are the variables in kExpressionVariableNames order, all doubles.
 static_assert(sizeof(Variables) == kExpressionVariableNames.size() * sizeof(double));
 
-std::array<double, kExpressionVariableNames.size()> AsArray(const Variables& v) {
-  return {v.value,
-          v.prev,
-          v.delta,
-          v.baseline,
-          v.target,
-          v.expected,
-          v.progress,
-          v.expected_progress,
-          v.gap,
-          v.forecast,
-          v.forecast_progress,
-          v.days_left,
-          v.age_seconds,
-          v.avg_7d,
-          v.min_7d,
-          v.max_7d};
+using VariableArray = std::array<double, kExpressionVariableNames.size()>;
+
+VariableArray AsArray(const Variables& v) { return std::bit_cast<VariableArray>(v); }
+
+// The goal outlook (Variables' last six fields and the projected hit) of a deadline goal
+// whose other variables are set.
+void Outlook(const DeadlineGoal& goal, const Series& series, TimePoint now, Evaluation& result) {
+  Variables& v = result.variables;
+  const std::optional<Sample>& latest = series.Latest();
+  const bool achieved = latest && v.progress >= 1.0 - kProgressTolerance;
+  if (latest && v.days_left > 0) v.required_rate = (goal.target - latest->value) / v.days_left;
+  if (const std::optional<double> rate = series.ForecastRatePerDay()) v.current_rate = *rate;
+
+  const std::optional<double> error = series.ForecastErrorAt(goal.deadline);
+  const std::size_t dof = series.ForecastSamples() - 2;  // >= 1 when there is an error
+  if (error && std::isfinite(v.forecast)) {
+    const double q = ForecastBandQuantile(dof);
+    v.forecast_lower = v.forecast - q * *error;
+    v.forecast_upper = v.forecast + q * *error;
+  }
+  if (achieved) {
+    v.likelihood = 1;
+  } else if (now > goal.deadline) {
+    v.likelihood = 0;
+  } else if (error && std::isfinite(v.forecast)) {
+    const bool up = goal.target > goal.baseline;
+    if (*error > 0) {
+      const double below =
+          StudentTCdf(static_cast<double>(dof), (goal.target - v.forecast) / *error);
+      v.likelihood = up ? 1 - below : below;
+    } else {  // every sample on the line: the forecast is certain
+      v.likelihood = v.forecast_progress >= 1.0 - kProgressTolerance ? 1 : 0;
+    }
+  }
+
+  if (achieved) {
+    v.days_to_target = 0;
+    result.projected_hit = latest->at;
+  } else if (latest && std::isfinite(v.current_rate) &&
+             (goal.target - latest->value) * v.current_rate > 0) {
+    if (const std::optional<TimePoint> hit = series.ForecastTimeAt(goal.target)) {
+      // A line already past the target while the latest value is not: "about now".
+      const TimePoint when = std::max(*hit, now);
+      const double days = std::chrono::duration<double>(when - now).count() /
+                          std::chrono::duration<double>(kDay).count();
+      if (days <= kMaxDaysToTarget) {
+        v.days_to_target = days;
+        result.projected_hit = when;
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -43,8 +80,9 @@ Series MakeSeries(const KpiSpec& spec) {
 }
 
 Variables NoVariables() {
-  return {kNoValue, kNoValue, kNoValue, kNoValue, kNoValue, kNoValue, kNoValue, kNoValue,
-          kNoValue, kNoValue, kNoValue, kNoValue, kNoValue, kNoValue, kNoValue, kNoValue};
+  VariableArray none;
+  none.fill(kNoValue);
+  return std::bit_cast<Variables>(none);
 }
 
 std::optional<double> VariableByName(const Variables& variables, std::string_view name) {
@@ -91,6 +129,7 @@ Evaluation Evaluate(const KpiSpec& spec, Series& series, bool collected_once, Ti
       forecast_progress = Progress(*deadline, *forecast);
       v.forecast_progress = *forecast_progress;
     }
+    Outlook(*deadline, series, now, result);
   }
 
   if (!collected_once || !spec.goal) return result;

@@ -22,8 +22,11 @@ struct KpiSpec {
 // The series a KPI's evaluation needs: with its goal's forecast window, if any.
 [[nodiscard]] Series MakeSeries(const KpiSpec& spec);
 
-// DESIGN.md's per-KPI expression variables; NaN stands for "no value" (e.g. no sample yet,
-// goal variables of a KPI without a deadline goal, no forecast).
+// A projected date further away than this reads "not at this rate".
+inline constexpr double kMaxDaysToTarget = 36500;
+
+// DESIGN.md's per-KPI expression variables and the goal outlook; NaN stands for "no value"
+// (e.g. no sample yet, goal variables of a KPI without a deadline goal, no forecast).
 struct Variables {
   double value;
   double prev;
@@ -41,6 +44,14 @@ struct Variables {
   double avg_7d;
   double min_7d;
   double max_7d;
+  // The goal outlook of a deadline goal, from the forecast line (fewer than 3 samples in
+  // the window: NaN, except required_rate):
+  double required_rate;   // (target - value) / days_left: per day, to reach it in time
+  double current_rate;    // the forecast line's slope, per day
+  double forecast_lower;  // the prediction interval of the value at the deadline,
+  double forecast_upper;  // kForecastBandProbability wide (Student's t, n - 2 dof)
+  double likelihood;      // P(value at the deadline reaches the target); 1 achieved, 0 missed
+  double days_to_target;  // until the line reaches the target; 0 achieved; NaN: not at this rate
 };
 
 // Every field NaN.
@@ -57,6 +68,9 @@ struct Evaluation {
   // Set when judged and the KPI has a goal.
   std::optional<Status> status;
   Variables variables = NoVariables();
+  // now + days_to_target: when the forecast line reaches the target (the latest sample's
+  // time once achieved); nullopt when it does not at this rate.
+  std::optional<TimePoint> projected_hit;
 };
 
 // Advances `series` to `now` and evaluates. The status is the first that applies:

@@ -20,9 +20,9 @@ class Parser;
 
 namespace kpid::rules {
 
-// The per-KPI variables of DESIGN.md "Expression variables". Every KPI's name is a variable
-// too, for its latest value.
-inline constexpr std::array<std::string_view, 16> kExpressionVariableNames = {
+// The per-KPI variables of DESIGN.md "Expression variables", then the goal outlook's (see
+// rules/evaluator.hpp). Every KPI's name is a variable too, for its latest value.
+inline constexpr std::array<std::string_view, 22> kExpressionVariableNames = {
     "value",
     "prev",
     "delta",
@@ -39,6 +39,12 @@ inline constexpr std::array<std::string_view, 16> kExpressionVariableNames = {
     "avg_7d",
     "min_7d",
     "max_7d",
+    "required_rate",
+    "current_rate",
+    "forecast_lower",
+    "forecast_upper",
+    "likelihood",
+    "days_to_target",
 };
 
 // A fixed set of named doubles that expressions read. Each value has a stable address for

@@ -134,12 +134,38 @@ Series::Stats Series::Last7Days() const {
   return stats;
 }
 
+bool Series::HasForecastLine() const {
+  return ForecastSamples() >= kMinForecastSamples && At(forecast_begin_).at != At(end_seq() - 1).at;
+}
+
 std::optional<double> Series::ForecastAt(TimePoint t) const {
-  if (ForecastSamples() < kMinForecastSamples) return std::nullopt;
-  if (At(forecast_begin_).at == At(end_seq() - 1).at) return std::nullopt;
+  if (!HasForecastLine()) return std::nullopt;
   const std::optional<double> value = fit_.ValueAt(X(t));
   if (!value) return std::nullopt;
   return *value + fit_offset_;
+}
+
+std::optional<double> Series::ForecastErrorAt(TimePoint t) const {
+  if (!HasForecastLine()) return std::nullopt;
+  return fit_.PredictionError(X(t));
+}
+
+std::optional<double> Series::ForecastRatePerDay() const {
+  if (!HasForecastLine()) return std::nullopt;
+  const std::optional<double> slope = fit_.Slope();
+  if (!slope) return std::nullopt;
+  return *slope * std::chrono::duration<double>(kDay).count();
+}
+
+std::optional<TimePoint> Series::ForecastTimeAt(double value) const {
+  if (!HasForecastLine()) return std::nullopt;
+  const std::optional<double> x = fit_.XAt(value - fit_offset_);
+  // system_clock counts nanoseconds in 64 bits: about +-292 years around 1970.
+  constexpr double kMaxSeconds = 9.0e9;
+  if (!x) return std::nullopt;
+  const double seconds = *x + std::chrono::duration<double>(fit_origin_.time_since_epoch()).count();
+  if (!(std::abs(seconds) < kMaxSeconds)) return std::nullopt;
+  return fit_origin_ + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*x));
 }
 
 }  // namespace kpid::rules

@@ -65,6 +65,14 @@ class Series {
   // Advance()), evaluated at `t`; nullopt with fewer than kMinForecastSamples samples or
   // when they all share one timestamp.
   [[nodiscard]] std::optional<double> ForecastAt(TimePoint t) const;
+  // The same line's standard error for one new value at `t` (LinearFit::PredictionError),
+  // under the same conditions as ForecastAt().
+  [[nodiscard]] std::optional<double> ForecastErrorAt(TimePoint t) const;
+  // The same line's slope, in value per day.
+  [[nodiscard]] std::optional<double> ForecastRatePerDay() const;
+  // When the same line reaches `value`; nullopt when it is flat or the instant is not
+  // representable.
+  [[nodiscard]] std::optional<TimePoint> ForecastTimeAt(double value) const;
   [[nodiscard]] std::size_t ForecastSamples() const {
     return static_cast<std::size_t>(end_seq() - forecast_begin_);
   }
@@ -87,6 +95,8 @@ class Series {
     return samples_[static_cast<std::uint32_t>(low - Low(first_seq_))];
   }
   [[nodiscard]] double X(TimePoint t) const;
+  // At least kMinForecastSamples in the window, not all at one instant.
+  [[nodiscard]] bool HasForecastLine() const;
   [[nodiscard]] bool Forecasting() const { return forecast_window_ > Duration::zero(); }
   void Refit();
 

@@ -49,6 +49,12 @@ Figures KpiFigures(const KpiView& view, const date::time_zone* zone) {
   f.expected_progress = v.expected_progress;
   f.forecast = v.forecast;
   f.days_left = v.days_left;
+  f.forecast_lower = v.forecast_lower;
+  f.forecast_upper = v.forecast_upper;
+  f.likelihood = v.likelihood;
+  f.required_rate = v.required_rate;
+  f.current_rate = v.current_rate;
+  f.projected_hit = view.evaluation.projected_hit;
   if (view.spec.goal) {
     if (const auto* d = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind)) {
       f.deadline = d->deadline;

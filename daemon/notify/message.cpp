@@ -133,6 +133,38 @@ void AppendFact(std::string& out, std::string_view name, std::string_view value)
   }
 }
 
+std::string Rate(double per_day, std::string_view unit) {
+  return (per_day > 0 ? "+" : "") + Quantity(per_day, unit) + " a day";
+}
+
+// The forecast with its band and likelihood, the run rates, and when the target is reached.
+void AddOutlook(const Figures& f, std::vector<Fact>& facts) {
+  if (std::isfinite(f.forecast)) {
+    std::string text = Quantity(f.forecast, f.unit) +
+                       (f.deadline ? " by " + Day(*f.deadline) : " at the deadline");
+    if (std::isfinite(f.forecast_lower) && std::isfinite(f.forecast_upper) &&
+        f.forecast_lower < f.forecast_upper) {
+      text += " (80 % range " + rules::FormatNumber(f.forecast_lower) + " to " +
+              Quantity(f.forecast_upper, f.unit) + ")";
+    }
+    if (std::isfinite(f.likelihood)) text += ", " + Percent(f.likelihood) + " likely";
+    facts.push_back({"Forecast", std::move(text)});
+  }
+  const bool achieved = std::isfinite(f.progress) && f.progress >= 1;
+  if (std::isfinite(f.required_rate) && !achieved) {
+    std::string text = "needs " + Rate(f.required_rate, f.unit);
+    if (std::isfinite(f.current_rate)) text += ", now " + Rate(f.current_rate, f.unit);
+    facts.push_back({"Run rate", std::move(text)});
+  }
+  if (achieved && f.projected_hit) {
+    facts.push_back({"Target reached", Day(*f.projected_hit)});
+  } else if (f.projected_hit) {
+    facts.push_back({"Target reached", Day(*f.projected_hit) + " at this rate"});
+  } else if (std::isfinite(f.current_rate) && !achieved) {
+    facts.push_back({"Target reached", "not at this rate"});
+  }
+}
+
 }  // namespace
 
 std::string StatusWords(std::string_view status) {
@@ -248,11 +280,7 @@ std::vector<Fact> Facts(const Alert& alert) {
   } else {
     facts.push_back({"Status", alert.firing ? "firing" : "resolved"});
   }
-  if (std::isfinite(f.forecast)) {
-    facts.push_back(
-        {"Forecast", Quantity(f.forecast, f.unit) +
-                         (f.deadline ? " by " + Day(*f.deadline) : " at the deadline")});
-  }
+  AddOutlook(f, facts);
   if (std::isfinite(f.days_left)) facts.push_back({"Days left", DaysLeft(f.days_left)});
   if (!f.owner.empty()) facts.push_back({"Owner", f.owner});
   if (alert.starts_at != TimePoint()) facts.push_back({"Since", Minute(alert.starts_at)});
@@ -394,11 +422,7 @@ std::vector<Fact> DigestFacts(const DigestKpi& kpi) {
     }
     facts.push_back({"Progress", std::move(progress)});
   }
-  if (std::isfinite(f.forecast)) {
-    facts.push_back(
-        {"Forecast", Quantity(f.forecast, f.unit) +
-                         (f.deadline ? " by " + Day(*f.deadline) : " at the deadline")});
-  }
+  AddOutlook(f, facts);
   if (std::isfinite(f.days_left)) facts.push_back({"Days left", DaysLeft(f.days_left)});
   if (!f.owner.empty()) facts.push_back({"Owner", f.owner});
   if (std::string trend = Sparkline(kpi.trend); !trend.empty()) {

@@ -52,7 +52,13 @@ Json FiguresJson(const Figures& f) {
           {"expected_progress", Number(f.expected_progress)},
           {"forecast", Number(f.forecast)},
           {"days_left", Number(f.days_left)},
-          {"deadline_ms", f.deadline ? Json(Millis(*f.deadline)) : Json(nullptr)}};
+          {"deadline_ms", f.deadline ? Json(Millis(*f.deadline)) : Json(nullptr)},
+          {"forecast_lower", Number(f.forecast_lower)},
+          {"forecast_upper", Number(f.forecast_upper)},
+          {"likelihood", Number(f.likelihood)},
+          {"required_rate", Number(f.required_rate)},
+          {"current_rate", Number(f.current_rate)},
+          {"projected_hit_ms", f.projected_hit ? Json(Millis(*f.projected_hit)) : Json(nullptr)}};
 }
 
 Figures ReadFigures(const Json& j) {
@@ -71,6 +77,14 @@ Figures ReadFigures(const Json& j) {
   f.days_left = ReadNumber(j.value("days_left", Json()));
   if (const Json d = j.value("deadline_ms", Json()); d.is_number_integer()) {
     f.deadline = FromMillis(d.get<std::int64_t>());
+  }
+  f.forecast_lower = ReadNumber(j.value("forecast_lower", Json()));
+  f.forecast_upper = ReadNumber(j.value("forecast_upper", Json()));
+  f.likelihood = ReadNumber(j.value("likelihood", Json()));
+  f.required_rate = ReadNumber(j.value("required_rate", Json()));
+  f.current_rate = ReadNumber(j.value("current_rate", Json()));
+  if (const Json h = j.value("projected_hit_ms", Json()); h.is_number_integer()) {
+    f.projected_hit = FromMillis(h.get<std::int64_t>());
   }
   return f;
 }

@@ -36,6 +36,14 @@ struct Figures {
   double forecast = kNoValue;  // the forecast value at the deadline
   double days_left = kNoValue;
   std::optional<TimePoint> deadline;
+  // The goal outlook (rules::Variables): the forecast's 80 % band, the likelihood of
+  // reaching the target in time, the rates per day, and when the line reaches the target.
+  double forecast_lower = kNoValue;
+  double forecast_upper = kNoValue;
+  double likelihood = kNoValue;
+  double required_rate = kNoValue;
+  double current_rate = kNoValue;
+  std::optional<TimePoint> projected_hit;
 };
 
 struct Alert {

@@ -53,6 +53,14 @@ std::string Figures(const KpiView& view) {
     Row(rows, "Behind trajectory", FormatPercent(v.gap));
     Row(rows, "Forecast at deadline", rounded(v.forecast));
     Row(rows, "Forecast progress", FormatPercent(v.forecast_progress));
+    Row(rows, "Forecast range (80 %)",
+        std::isfinite(v.forecast_lower)
+            ? rounded(v.forecast_lower) + " to " + rounded(v.forecast_upper)
+            : std::string(kNoValue));
+    Row(rows, "Likelihood of reaching the target", FormatPercent(v.likelihood));
+    Row(rows, "Required rate", Escape(FormatRate(v.required_rate, unit)));
+    Row(rows, "Current rate", Escape(FormatRate(v.current_rate, unit)));
+    Row(rows, "Target reached", Escape(FormatProjectedHit(view)));
     Row(rows, "Days left", FormatDaysLeft(v.days_left));
   }
   Row(rows, "7-day average", rounded(v.avg_7d));

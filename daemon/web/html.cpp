@@ -103,6 +103,21 @@ std::string FormatDaysLeft(double days) {
   return FormatValue(whole) + (whole == 1 ? " day" : " days");
 }
 
+std::string FormatRate(double per_day, std::string_view unit) {
+  if (!std::isfinite(per_day)) return std::string(kNoValue);
+  return (per_day > 0 ? "+" : "") + FormatQuantity(per_day, unit, kRoundedDigits) + " a day";
+}
+
+std::string FormatProjectedHit(const KpiView& view) {
+  const rules::Variables& v = view.evaluation.variables;
+  if (v.days_to_target == 0) return "reached";
+  if (view.evaluation.projected_hit) {
+    return date::format("%F", std::chrono::floor<date::days>(*view.evaluation.projected_hit)) +
+           " at this rate";
+  }
+  return std::isfinite(v.current_rate) ? "not at this rate" : std::string(kNoValue);
+}
+
 std::string FormatTime(TimePoint t) {
   const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
   if (seconds.time_since_epoch() % std::chrono::minutes(1) == std::chrono::seconds::zero()) {

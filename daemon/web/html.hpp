@@ -40,6 +40,11 @@ inline constexpr int kRoundedDigits = 4;
 [[nodiscard]] std::string FormatPercent(double ratio);
 // "12 days", "less than 1 day", "deadline passed", kNoValue for NaN.
 [[nodiscard]] std::string FormatDaysLeft(double days);
+// A change per day: "+1 250 EUR a day", "-0.2 a day"; kNoValue for NaN.
+[[nodiscard]] std::string FormatRate(double per_day, std::string_view unit);
+// When the forecast line reaches the target: "2027-01-15 at this rate", "not at this rate",
+// "reached" once achieved; kNoValue without a forecast line.
+[[nodiscard]] std::string FormatProjectedHit(const KpiView& view);
 // "2026-11-15 12:00 UTC"; with seconds when they are not zero ("2026-11-15 12:00:07 UTC").
 [[nodiscard]] std::string FormatTime(TimePoint t);
 // <time datetime="RFC 3339">FormatTime</time>.

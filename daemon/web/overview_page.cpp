@@ -106,7 +106,14 @@ std::string Facts(const KpiView& view) {
     if (std::isfinite(v.forecast_progress)) {
       forecast += " (" + FormatPercent(v.forecast_progress) + " of goal)";
     }
+    if (std::isfinite(v.likelihood)) forecast += ", " + FormatPercent(v.likelihood) + " likely";
     Fact(out, "Forecast", forecast);
+    if (std::isfinite(v.required_rate) && v.days_to_target != 0) {
+      std::string rate = "needs " + Escape(FormatRate(v.required_rate, kpi.unit));
+      if (std::isfinite(v.current_rate))
+        rate += ", now " + Escape(FormatRate(v.current_rate, kpi.unit));
+      Fact(out, "Run rate", rate);
+    }
     Fact(out, "Days left", FormatDaysLeft(v.days_left));
   }
   if (!kpi.owner.empty()) Fact(out, "Owner", Escape(kpi.owner));

@@ -329,6 +329,14 @@ TEST(EngineTest, ExposesEveryGoalMetricAndEveryStatus) {
   EXPECT_DOUBLE_EQ(series["kpi_expected_value{" + l + "}"], 100 * 14.5 / 30);
   EXPECT_DOUBLE_EQ(series["kpi_progress_ratio{" + l + "}"], 0.4);
   EXPECT_TRUE(series.contains("kpi_forecast_value{" + l + "}"));
+  // The outlook: 60 to go in the 15.5 days left; the rest from the fit.
+  EXPECT_DOUBLE_EQ(series["kpi_required_rate_per_day{" + l + "}"], 60 / 15.5);
+  EXPECT_GT(series["kpi_current_rate_per_day{" + l + "}"], 0);
+  EXPECT_LT(series["kpi_forecast_lower_value{" + l + "}"], series["kpi_forecast_value{" + l + "}"]);
+  EXPECT_GT(series["kpi_forecast_upper_value{" + l + "}"], series["kpi_forecast_value{" + l + "}"]);
+  const double likelihood = series["kpi_goal_likelihood_ratio{" + l + "}"];
+  EXPECT_TRUE(likelihood >= 0 && likelihood <= 1) << likelihood;
+  EXPECT_TRUE(series.contains("kpi_projected_hit_timestamp_seconds{" + l + "}"));
   EXPECT_EQ(series["kpi_deadline_timestamp_seconds{" + l + "}"], 1796083200);
   int statuses = 0;
   for (rules::Status s : rules::kAllStatuses) {

@@ -211,6 +211,111 @@ TEST(EvaluatorTest, ForecastMakesTheStatusWorseOnlyWithUseForecast) {
   EXPECT_EQ(two.status, Status::kOnTrack);
 }
 
+// Four daily samples (0, 2, 2, 4) on 2026-01-01..04 have the least-squares line
+// y = 2 + 1.2 (x - 1.5) in days, residual variance s^2 = (8 - 6^2/5) / 2 = 0.4 and
+// sxx = 5 (day^2). At the deadline, day 10: forecast 12.2, prediction error
+// sqrt(0.4 (1 + 1/4 + 8.5^2 / 5)) = sqrt(6.28), 2 degrees of freedom.
+TEST(EvaluatorTest, OutlookFromAFitWithKnownAnswers) {
+  KpiSpec spec = Deadline();
+  auto& goal = std::get<DeadlineGoal>(spec.goal->kind);
+  goal.target = 12;
+  spec.stale_after = hours(48);
+  const TimePoint now = Day(2026, 1, 4);
+  const Evaluation e =
+      EvaluateWith(spec, {{kStart, 0}, {Day(2026, 1, 2), 2}, {Day(2026, 1, 3), 2}, {now, 4}}, now);
+  const Variables& v = e.variables;
+  EXPECT_NEAR(v.forecast, 12.2, 1e-9);
+  EXPECT_NEAR(v.current_rate, 1.2, 1e-9);
+  EXPECT_NEAR(v.required_rate, (12.0 - 4.0) / 7.0, 1e-9);
+
+  const double error = std::sqrt(6.28);
+  // Student's t with 2 degrees of freedom in closed form: F(t) = 1/2 + t / (2 sqrt(2 + t^2));
+  // its p quantile is (2p - 1) sqrt(2 / (4p (1 - p))), for p = 0.9: 1.8856180831641267.
+  const double q90 = 1.8856180831641267;
+  EXPECT_NEAR(v.forecast_lower, 12.2 - q90 * error, 1e-6);
+  EXPECT_NEAR(v.forecast_upper, 12.2 + q90 * error, 1e-6);
+  const double z = (12.0 - 12.2) / error;
+  EXPECT_NEAR(v.likelihood, 1 - (0.5 + z / (2 * std::sqrt(2 + z * z))), 1e-9);
+  EXPECT_GT(v.likelihood, 0.5);  // the line passes the target just before the deadline
+
+  // The line reaches 12 at day 1.5 + 10 / 1.2 after 2026-01-01, i.e. 6.8333 days from now.
+  EXPECT_NEAR(v.days_to_target, 1.5 + 10 / 1.2 - 3, 1e-6);
+  ASSERT_TRUE(e.projected_hit.has_value());
+  EXPECT_NEAR(std::chrono::duration<double>(*e.projected_hit - now).count(),
+              (1.5 + 10 / 1.2 - 3) * 86400, 1e-3);
+}
+
+TEST(EvaluatorTest, StudentTCdfAndTheBandQuantileAgree) {
+  // Exact below 100 degrees of freedom (the closed form for 2), an approximation above:
+  // either way the band's quantile maps back to its probability.
+  EXPECT_NEAR(StudentTCdf(2, 1.0), 0.5 + 1.0 / (2 * std::sqrt(3.0)), 1e-12);
+  for (std::size_t dof : {1u, 2u, 10u, 99u, 100u, 150u, 1000u, 2878u, 100000u}) {
+    const double q = ForecastBandQuantile(dof);
+    EXPECT_NEAR(StudentTCdf(static_cast<double>(dof), q), 0.9, 2e-4) << dof;
+    EXPECT_NEAR(StudentTCdf(static_cast<double>(dof), -q), 0.1, 2e-4) << dof;
+  }
+  EXPECT_EQ(StudentTCdf(500, 0), 0.5);
+}
+
+TEST(EvaluatorTest, OutlookOfExactLinesAndEdgeCases) {
+  const KpiSpec spec = Deadline();  // 0 -> 100 by 2026-01-11
+  // Exactly 10 a day: certain, the band is a point, the line reaches 100 on 2026-01-11.
+  const TimePoint now = Day(2026, 1, 4);
+  Evaluation e = EvaluateWith(
+      spec, {{kStart, 0}, {Day(2026, 1, 2), 10}, {Day(2026, 1, 3), 20}, {now, 30}}, now);
+  EXPECT_NEAR(e.variables.current_rate, 10, 1e-9);
+  EXPECT_NEAR(e.variables.required_rate, 10, 1e-9);
+  EXPECT_NEAR(e.variables.forecast_lower, 100, 1e-6);
+  EXPECT_NEAR(e.variables.forecast_upper, 100, 1e-6);
+  EXPECT_EQ(e.variables.likelihood, 1);
+  EXPECT_NEAR(e.variables.days_to_target, 7, 1e-6);
+
+  // Going the wrong way: no hit date, and a likelihood near 0.
+  e = EvaluateWith(spec, {{kStart, 30}, {Day(2026, 1, 2), 21}, {Day(2026, 1, 3), 9}, {now, 0}},
+                   now);
+  EXPECT_LT(e.variables.current_rate, 0);
+  EXPECT_TRUE(std::isnan(e.variables.days_to_target));
+  EXPECT_FALSE(e.projected_hit.has_value());
+  EXPECT_LT(e.variables.likelihood, 0.01);
+
+  // Flat: no hit date either.
+  e = EvaluateWith(spec, {{kStart, 5}, {Day(2026, 1, 2), 5}, {Day(2026, 1, 3), 5}, {now, 5}}, now);
+  EXPECT_EQ(e.variables.current_rate, 0);
+  EXPECT_TRUE(std::isnan(e.variables.days_to_target));
+  EXPECT_EQ(e.variables.likelihood, 0);
+
+  // Two samples: a required rate, but no line to judge the outlook from.
+  e = EvaluateWith(spec, {{Day(2026, 1, 3), 20}, {now, 30}}, now);
+  EXPECT_NEAR(e.variables.required_rate, 10, 1e-9);
+  EXPECT_TRUE(std::isnan(e.variables.current_rate));
+  EXPECT_TRUE(std::isnan(e.variables.likelihood));
+  EXPECT_TRUE(std::isnan(e.variables.forecast_lower));
+
+  // Achieved: likelihood 1, hit at the sample that reached it; missed: likelihood 0 and no
+  // required rate once the deadline passed.
+  e = EvaluateWith(spec, {{Day(2026, 1, 3), 20}, {now, 100}}, now);
+  EXPECT_EQ(e.variables.likelihood, 1);
+  EXPECT_EQ(e.variables.days_to_target, 0);
+  EXPECT_EQ(e.projected_hit, now);
+  const TimePoint late = kDeadline + hours(1);
+  e = EvaluateWith(spec, {{kStart, 0}, {Day(2026, 1, 5), 40}, {kDeadline, 80}, {late, 90}}, late);
+  EXPECT_EQ(e.status, Status::kMissed);
+  EXPECT_EQ(e.variables.likelihood, 0);
+  EXPECT_TRUE(std::isnan(e.variables.required_rate));
+
+  // A goal that goes down: rates are negative, the likelihood is of reaching it from above.
+  KpiSpec down = Deadline();
+  auto& goal = std::get<DeadlineGoal>(down.goal->kind);
+  goal.baseline = 100;
+  goal.target = 0;
+  e = EvaluateWith(down, {{kStart, 100}, {Day(2026, 1, 2), 90}, {Day(2026, 1, 3), 80}, {now, 70}},
+                   now);
+  EXPECT_NEAR(e.variables.current_rate, -10, 1e-9);
+  EXPECT_NEAR(e.variables.required_rate, -10, 1e-9);
+  EXPECT_EQ(e.variables.likelihood, 1);
+  EXPECT_NEAR(e.variables.days_to_target, 7, 1e-6);
+}
+
 TEST(EvaluatorTest, VariableSlotsWriteIntoAVariableSet) {
   std::vector<std::string> names(kExpressionVariableNames.begin(), kExpressionVariableNames.end());
   names.emplace_back("other_kpi");
@@ -229,7 +334,8 @@ TEST(EvaluatorTest, VariableSlotsWriteIntoAVariableSet) {
   EXPECT_EQ(set.Get("other_kpi"), 7.0);
 
   // Every name maps to its own field: the fields are in name order.
-  const Variables all{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  const Variables all{1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                      12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22};
   slots.Write(all);
   for (std::size_t i = 0; i < kExpressionVariableNames.size(); ++i) {
     const auto want = static_cast<double>(i + 1);
