@@ -1,0 +1,348 @@
+#include "daemon/backtest.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <variant>
+
+#include <date/date.h>
+#include <nlohmann/json.hpp>
+
+#include "daemon/config/duration.hpp"
+#include "daemon/engine.hpp"
+#include "daemon/notify/notifier.hpp"
+#include "daemon/store/store.hpp"
+#include "rules/annotation.hpp"
+#include "rules/time_spec.hpp"
+
+namespace kpid {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Samples a year of 15-minute data needs, with room; more are cut from the oldest end.
+constexpr std::size_t kMaxSamples = 10'000'000;
+
+std::string_view EventName(rules::AlertEvent event) {
+  switch (event) {
+    case rules::AlertEvent::kFiring:
+      return "firing";
+    case rules::AlertEvent::kChanged:
+      return "changed";
+    case rules::AlertEvent::kResolved:
+      return "resolved";
+    default:
+      return "";
+  }
+}
+
+std::vector<std::string> Receivers(const config::Config& config, const rules::Labels& labels) {
+  std::vector<std::string> out;
+  for (std::size_t r : notify::MatchRoutes(config.routes, labels)) {
+    for (const std::string& name : config.routes[r].receivers) {
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    }
+  }
+  return out;
+}
+
+// A collected KPI's samples: those before `since` seed its windows, the rest are
+// recorded as the replay reaches them.
+struct Feed {
+  std::string kpi;
+  std::vector<rules::Sample> samples;
+  std::size_t next = 0;
+};
+
+// The median time between consecutive samples; nullopt with fewer than 2.
+std::optional<rules::Duration> MedianGap(const std::vector<rules::Sample>& samples) {
+  if (samples.size() < 2) return std::nullopt;
+  std::vector<rules::Duration> gaps;
+  gaps.reserve(samples.size() - 1);
+  for (std::size_t i = 1; i < samples.size(); ++i)
+    gaps.push_back(samples[i].at - samples[i - 1].at);
+  auto middle = gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2);
+  std::nth_element(gaps.begin(), middle, gaps.end());
+  return *middle;
+}
+
+void FindFlaps(BacktestKpi& kpi) {
+  const std::vector<BacktestStatus>& t = kpi.timeline;
+  // The first entry starts with the replay, not with a change: it cannot be short-lived.
+  for (std::size_t i = 1; i + 1 < t.size(); ++i) {
+    const rules::Duration lasted = t[i + 1].at - t[i].at;
+    if (!t[i].status.empty() && lasted < kpi.flap_window) {
+      kpi.flaps.push_back({t[i].at, t[i].status, lasted});
+    }
+  }
+}
+
+std::string Time(TimePoint t) {
+  return date::format("%F %R UTC", std::chrono::floor<std::chrono::seconds>(t));
+}
+
+std::string Rfc3339(TimePoint t) {
+  return date::format("%FT%TZ", std::chrono::floor<std::chrono::seconds>(t));
+}
+
+// "1h", "15m", "90s": the largest unit that divides the duration.
+std::string DurationText(rules::Duration d) {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  if (s != 0 && s % 86400 == 0) return std::to_string(s / 86400) + "d";
+  if (s != 0 && s % 3600 == 0) return std::to_string(s / 3600) + "h";
+  if (s != 0 && s % 60 == 0) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
+
+std::string Joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+}  // namespace
+
+BacktestOptions ResolveBacktestOptions(const std::string& since, const std::string& until,
+                                       const std::string& step, const std::string& only_kpi,
+                                       const config::Config& config, TimePoint now) {
+  auto at = [&](const std::string& text, TimePoint fallback) {
+    auto parsed = rules::ParseTimeSpec(text);
+    const auto* spec = std::get_if<rules::TimeSpec>(&parsed);
+    if (spec == nullptr) return fallback;
+    return TimePoint(rules::Resolve(*spec, config.evaluation.zone, rules::DayBound::kStart));
+  };
+  BacktestOptions options;
+  options.until = until.empty() ? now : at(until, now);
+  if (auto back = config::ParseDuration(since)) {
+    options.since = options.until - *back;
+  } else {
+    options.since = at(since, options.until);
+  }
+  options.step = config.evaluation.interval;
+  if (auto d = config::ParseDuration(step); d && *d > config::Duration::zero()) options.step = *d;
+  options.only_kpi = only_kpi;
+  return options;
+}
+
+BacktestReport Backtest(const std::shared_ptr<const config::Config>& config,
+                        const HistoryReader& history, const BacktestOptions& options) {
+  BacktestReport report;
+  report.since = options.since;
+  report.until = options.until;
+  report.step = options.step;
+  // The histories first: they decide the stale_after the replay uses.
+  std::vector<Feed> feeds;
+  std::map<std::string, rules::Duration, std::less<>> raised;  // KPI -> stale_after
+  {
+    Engine planner;
+    planner.Apply(config);
+    for (const config::Kpi& kpi : config->kpis) {
+      if (kpi.expr) continue;  // derived: the engine computes it from the others
+      Feed& feed = feeds.emplace_back();
+      feed.kpi = kpi.name;
+      feed.samples =
+          history(kpi.name, planner.HistoryStart(kpi.name, options.since), options.until);
+      if (const auto gap = MedianGap(feed.samples); gap && *gap > kpi.stale_after) {
+        raised[kpi.name] = 3 * *gap;
+      }
+    }
+  }
+  auto adjusted = std::make_shared<config::Config>(*config);
+  rules::Duration largest{};
+  for (const auto& [kpi, stale_after] : raised) largest = std::max(largest, stale_after);
+  for (config::Kpi& kpi : adjusted->kpis) {
+    if (auto it = raised.find(kpi.name); it != raised.end()) {
+      kpi.stale_after = std::chrono::duration_cast<config::Duration>(it->second);
+    } else if (kpi.expr && largest > kpi.stale_after) {
+      kpi.stale_after = std::chrono::duration_cast<config::Duration>(largest);
+      raised[kpi.name] = largest;
+    }
+  }
+  Engine engine;
+  engine.Apply(adjusted);
+
+  std::map<std::string, std::size_t, std::less<>> reported;  // KPI -> index in report.kpis
+  for (const config::Kpi& kpi : config->kpis) {
+    if (!options.only_kpi.empty() && kpi.name != options.only_kpi) continue;
+    reported.emplace(kpi.name, report.kpis.size());
+    BacktestKpi& out = report.kpis.emplace_back();
+    out.kpi = kpi.name;
+    const rules::Duration goal_for = kpi.goal ? kpi.goal->for_duration : rules::Duration::zero();
+    out.flap_window = goal_for > rules::Duration::zero() ? goal_for : 3 * options.step;
+    if (auto it = raised.find(kpi.name); it != raised.end()) out.stale_after = it->second;
+  }
+
+  for (Feed& feed : feeds) {
+    const auto first_new =
+        std::partition_point(feed.samples.begin(), feed.samples.end(),
+                             [&](const rules::Sample& s) { return s.at <= options.since; });
+    const std::span<const rules::Sample> seed(feed.samples.begin(), first_new);
+    if (!seed.empty()) {
+      engine.Seed(feed.kpi, seed, options.since);
+      // Counts as collected from the start: the daemon would have been running.
+      (void)engine.Record(feed.kpi, collectors::Sample{seed.back().value, seed.back().at});
+    }
+    feed.next = static_cast<std::size_t>(first_new - feed.samples.begin());
+    if (auto it = reported.find(feed.kpi); it != reported.end()) {
+      report.kpis[it->second].samples = feed.samples.size() - feed.next;
+    }
+  }
+
+  const std::vector<KpiView>& views = engine.kpis();
+  std::vector<std::optional<std::size_t>> report_of(views.size());  // by view, in config order
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    if (auto it = reported.find(views[i].config->name); it != reported.end()) {
+      report_of[i] = it->second;
+    }
+  }
+  for (TimePoint t = options.since; t <= options.until; t += options.step) {
+    for (Feed& feed : feeds) {
+      while (feed.next < feed.samples.size() && feed.samples[feed.next].at <= t) {
+        const rules::Sample& s = feed.samples[feed.next++];
+        (void)engine.Record(feed.kpi, collectors::Sample{s.value, s.at});
+      }
+    }
+    const Engine::Cycle cycle = engine.Evaluate(t);
+    ++report.evaluations;
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      if (!report_of[i]) continue;
+      const KpiView& view = views[i];
+      BacktestKpi& out = report.kpis[*report_of[i]];
+      const std::string status =
+          view.evaluation.status ? std::string(rules::StatusName(*view.evaluation.status)) : "";
+      if (out.timeline.empty() || out.timeline.back().status != status) {
+        out.timeline.push_back({t, status});
+      }
+    }
+    for (const AlertChange& change : cycle.changes) {
+      auto it = reported.find(change.kpi);
+      if (it == reported.end() || !rules::Notifies(change.transition.event)) continue;
+      const rules::Transition& tr = change.transition;
+      report.kpis[it->second].notifications.push_back(
+          {t, change.alert, std::string(EventName(tr.event)),
+           tr.status ? std::string(rules::StatusName(*tr.status)) : "",
+           std::string(rules::SeverityName(tr.severity)), change.variables.value, change.summary,
+           Receivers(*config, change.labels)});
+    }
+  }
+  for (BacktestKpi& kpi : report.kpis) FindFlaps(kpi);
+  return report;
+}
+
+void PrintBacktestText(const BacktestReport& report, std::ostream& out) {
+  out << "kpid backtest: " << Time(report.since) << " to " << Time(report.until) << ", every "
+      << DurationText(report.step) << ": " << report.evaluations
+      << " evaluations; nothing was sent\n";
+  for (const BacktestKpi& kpi : report.kpis) {
+    out << '\n' << kpi.kpi << ": " << kpi.samples << (kpi.samples == 1 ? " sample" : " samples");
+    if (kpi.stale_after) {
+      out << " (history sparser than stale_after: judged with stale_after "
+          << DurationText(*kpi.stale_after) << ")";
+    }
+    out << "\n  status:\n";
+    for (const BacktestStatus& s : kpi.timeline) {
+      out << "    " << Time(s.at) << "  " << (s.status.empty() ? "(not judged)" : s.status) << '\n';
+    }
+    out << "  would notify:" << (kpi.notifications.empty() ? " nothing" : "") << '\n';
+    for (const BacktestNotification& n : kpi.notifications) {
+      out << "    " << Time(n.at) << "  " << n.event << "  " << n.alert;
+      if (!n.status.empty()) out << "  " << n.status;
+      out << "  " << n.severity << "  value " << rules::FormatNumber(n.value) << "  -> "
+          << (n.receivers.empty() ? "(no route matches)" : Joined(n.receivers)) << '\n';
+      if (!n.summary.empty()) out << "      " << n.summary << '\n';
+    }
+    out << "  flaps (a status that lasted less than " << DurationText(kpi.flap_window)
+        << "): " << kpi.flaps.size() << '\n';
+    for (const BacktestFlap& f : kpi.flaps) {
+      out << "    " << Time(f.at) << "  " << f.status << " for " << DurationText(f.lasted) << '\n';
+    }
+  }
+}
+
+void PrintBacktestJson(const BacktestReport& report, std::ostream& out) {
+  auto seconds = [](rules::Duration d) { return std::chrono::duration<double>(d).count(); };
+  Json kpis = Json::array();
+  for (const BacktestKpi& kpi : report.kpis) {
+    Json timeline = Json::array();
+    for (const BacktestStatus& s : kpi.timeline) {
+      timeline.push_back(
+          {{"at", Rfc3339(s.at)}, {"status", s.status.empty() ? Json(nullptr) : Json(s.status)}});
+    }
+    Json notifications = Json::array();
+    for (const BacktestNotification& n : kpi.notifications) {
+      notifications.push_back({{"at", Rfc3339(n.at)},
+                               {"alert", n.alert},
+                               {"event", n.event},
+                               {"status", n.status.empty() ? Json(nullptr) : Json(n.status)},
+                               {"severity", n.severity},
+                               {"value", std::isfinite(n.value) ? Json(n.value) : Json(nullptr)},
+                               {"summary", n.summary},
+                               {"receivers", n.receivers}});
+    }
+    Json flaps = Json::array();
+    for (const BacktestFlap& f : kpi.flaps) {
+      flaps.push_back(
+          {{"at", Rfc3339(f.at)}, {"status", f.status}, {"lasted_seconds", seconds(f.lasted)}});
+    }
+    kpis.push_back(
+        {{"kpi", kpi.kpi},
+         {"samples", kpi.samples},
+         {"timeline", std::move(timeline)},
+         {"notifications", std::move(notifications)},
+         {"stale_after_seconds", kpi.stale_after ? Json(seconds(*kpi.stale_after)) : Json(nullptr)},
+         {"flap_window_seconds", seconds(kpi.flap_window)},
+         {"flaps", std::move(flaps)}});
+  }
+  out << Json{{"since", Rfc3339(report.since)},
+              {"until", Rfc3339(report.until)},
+              {"step_seconds", seconds(report.step)},
+              {"evaluations", report.evaluations},
+              {"kpis", std::move(kpis)}}
+             .dump(2)
+      << '\n';
+}
+
+int RunBacktest(const config::Config& config, const BacktestOptions& options, bool json,
+                std::ostream& out, std::ostream& err) {
+  if (!options.only_kpi.empty() && config.FindKpi(options.only_kpi) == nullptr) {
+    err << "kpid backtest: no KPI named \"" << options.only_kpi << "\" in " << config.path << '\n';
+    return 1;
+  }
+  const std::string& path = config.storage.path;
+  if (path == ":memory:" || !std::filesystem::exists(path)) {
+    err << "kpid backtest: no stored history: [storage] path " << path
+        << (path == ":memory:" ? " keeps nothing" : " does not exist") << '\n';
+    return 1;
+  }
+  auto opened = store::Store::Open(path, store::Mode::kReadOnly);
+  if (auto* error = std::get_if<store::Error>(&opened)) {
+    err << "kpid backtest: cannot read the store: " << error->message << '\n';
+    return 1;
+  }
+  const auto& store = std::get<std::unique_ptr<store::Store>>(opened);
+  std::optional<std::string> failure;
+  const HistoryReader history = [&](const std::string& kpi, TimePoint from, TimePoint until) {
+    auto rows = store->Samples(kpi, from, until + std::chrono::milliseconds(1), kMaxSamples);
+    if (auto* error = std::get_if<store::Error>(&rows)) {
+      if (!failure) failure = error->message;
+      return std::vector<rules::Sample>{};
+    }
+    return std::move(std::get<std::vector<rules::Sample>>(rows));
+  };
+  const BacktestReport report =
+      Backtest(std::make_shared<const config::Config>(config), history, options);
+  if (failure) {
+    err << "kpid backtest: cannot read the store: " << *failure << '\n';
+    return 1;
+  }
+  if (json) {
+    PrintBacktestJson(report, out);
+  } else {
+    PrintBacktestText(report, out);
+  }
+  return 0;
+}
+
+}  // namespace kpid
