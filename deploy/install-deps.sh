@@ -19,11 +19,13 @@ build=(
   libmuparser-dev
   libhowardhinnant-date-dev tzdata
   libsqlite3-dev sqlite3
-  libssl-dev zlib1g-dev      # TLS and gzip in the HTTP test server
+  libssl-dev zlib1g-dev      # TLS for the listener; TLS and gzip in the HTTP test server
+  libcrypt-dev               # libxcrypt's crypt_rn: bcrypt for [server.basic_auth_users]
   libsoci-dev libpq-dev libmariadb-dev unixodbc-dev
   libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
+  clang-14 libclang-rt-14-dev  # the asan preset's compiler, with libFuzzer's runtime
 )
 # Real servers and tools the tests start on loopback.
 peers=(
@@ -36,6 +38,8 @@ peers=(
   odbc-postgresql            # an ODBC driver for the ODBC collector tests
   python3 python3-aiosmtpd
   systemd                    # systemd-analyze verify
+  dpkg-dev help2man lintian  # the .deb: shlibdeps, the man page, lintian (deploy/build-deb.sh)
+  debootstrap                # tests/package/install_test.sh --debootstrap
   chromium                   # headless status page tests
   wrk                        # HTTP benchmarks (tests/bench)
 )
