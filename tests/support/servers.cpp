@@ -234,10 +234,19 @@ bool MariaDbServer::Init(std::string* error) {
   password_ = RandomPassword();
   port_ = FreePort();
   std::string out;
-  std::string command = std::string(kMariadbInstallDb) + " --no-defaults" +
-                        (geteuid() == 0 ? " --user=mysql" : "") +
-                        " --datadir=" + Sh((dir_->path() / "data").string()) +
-                        " --skip-test-db --auth-root-authentication-method=normal";
+  // A temporary directory of its own: with the shared /tmp, a bootstrap once failed
+  // ("Could not remove temporary table ... Unknown table 'mysql.tmp_proxies_priv'") while
+  // another test's server bootstrapped beside it.
+  const fs::path tmp = dir_->path() / "tmp";
+  fs::create_directories(tmp);
+  if (geteuid() == 0 && !ChownTo(tmp, "mysql")) {
+    *error = "cannot hand " + tmp.string() + " to the mysql user";
+    return false;
+  }
+  std::string command =
+      std::string(kMariadbInstallDb) + " --no-defaults" + (geteuid() == 0 ? " --user=mysql" : "") +
+      " --datadir=" + Sh((dir_->path() / "data").string()) + " --tmpdir=" + Sh(tmp.string()) +
+      " --skip-test-db --auth-root-authentication-method=normal";
   if (RunCommand(command, &out) != 0) {
     *error = "mariadb-install-db failed: " + out;
     return false;
@@ -268,6 +277,7 @@ bool MariaDbServer::Launch(std::string* error) {
   std::vector<std::string> argv = {kMariadbd,
                                    "--no-defaults",
                                    "--datadir=" + (d / "data").string(),
+                                   "--tmpdir=" + (d / "tmp").string(),
                                    "--socket=" + (d / "sock").string(),
                                    "--port=" + std::to_string(port_),
                                    "--bind-address=127.0.0.1",
