@@ -10,6 +10,7 @@
 #include <date/date.h>
 #include <nlohmann/json.hpp>
 
+#include "daemon/api.hpp"
 #include "daemon/config/duration.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/notify/notifier.hpp"
@@ -83,17 +84,8 @@ std::string Time(TimePoint t) {
   return date::format("%F %R UTC", std::chrono::floor<std::chrono::seconds>(t));
 }
 
-std::string Rfc3339(TimePoint t) {
-  return date::format("%FT%TZ", std::chrono::floor<std::chrono::seconds>(t));
-}
-
-// "1h", "15m", "90s": the largest unit that divides the duration.
 std::string DurationText(rules::Duration d) {
-  const auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
-  if (s != 0 && s % 86400 == 0) return std::to_string(s / 86400) + "d";
-  if (s != 0 && s % 3600 == 0) return std::to_string(s / 3600) + "h";
-  if (s != 0 && s % 60 == 0) return std::to_string(s / 60) + "m";
-  return std::to_string(s) + "s";
+  return config::FormatDuration(std::chrono::duration_cast<config::Duration>(d));
 }
 
 std::string Joined(const std::vector<std::string>& items) {
@@ -267,12 +259,12 @@ void PrintBacktestJson(const BacktestReport& report, std::ostream& out) {
   for (const BacktestKpi& kpi : report.kpis) {
     Json timeline = Json::array();
     for (const BacktestStatus& s : kpi.timeline) {
-      timeline.push_back(
-          {{"at", Rfc3339(s.at)}, {"status", s.status.empty() ? Json(nullptr) : Json(s.status)}});
+      timeline.push_back({{"at", api::FormatTime(s.at)},
+                          {"status", s.status.empty() ? Json(nullptr) : Json(s.status)}});
     }
     Json notifications = Json::array();
     for (const BacktestNotification& n : kpi.notifications) {
-      notifications.push_back({{"at", Rfc3339(n.at)},
+      notifications.push_back({{"at", api::FormatTime(n.at)},
                                {"alert", n.alert},
                                {"event", n.event},
                                {"status", n.status.empty() ? Json(nullptr) : Json(n.status)},
@@ -283,8 +275,9 @@ void PrintBacktestJson(const BacktestReport& report, std::ostream& out) {
     }
     Json flaps = Json::array();
     for (const BacktestFlap& f : kpi.flaps) {
-      flaps.push_back(
-          {{"at", Rfc3339(f.at)}, {"status", f.status}, {"lasted_seconds", seconds(f.lasted)}});
+      flaps.push_back({{"at", api::FormatTime(f.at)},
+                       {"status", f.status},
+                       {"lasted_seconds", seconds(f.lasted)}});
     }
     kpis.push_back(
         {{"kpi", kpi.kpi},
@@ -295,8 +288,8 @@ void PrintBacktestJson(const BacktestReport& report, std::ostream& out) {
          {"flap_window_seconds", seconds(kpi.flap_window)},
          {"flaps", std::move(flaps)}});
   }
-  out << Json{{"since", Rfc3339(report.since)},
-              {"until", Rfc3339(report.until)},
+  out << Json{{"since", api::FormatTime(report.since)},
+              {"until", api::FormatTime(report.until)},
               {"step_seconds", seconds(report.step)},
               {"evaluations", report.evaluations},
               {"kpis", std::move(kpis)}}
