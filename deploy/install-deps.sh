@@ -42,6 +42,10 @@ peers=(
   debootstrap                # tests/package/install_test.sh --debootstrap
   chromium                   # headless status page tests
   wrk                        # HTTP benchmarks (tests/bench)
+  prometheus-sql-exporter    # the peer stack of tests/bench/peer_stack
+  python3-psycopg2           # its load generator
+  gnuplot-nox                # its chart
+  strace                     # tests/bench/peer_stack/idle_check.sh
 )
 
 wanted=("${build[@]}" "${peers[@]}")

@@ -265,6 +265,63 @@ void BM_RuleStep(benchmark::State& state) {
 }
 BENCHMARK(BM_RuleStep);
 
+// The forecast's share of a cycle: one new sample into a full forecast window (1,000
+// samples, the oldest leaves), then the line at the deadline, as Evaluate() reads it.
+void BM_ForecastUpdate(benchmark::State& state) {
+  Random random(6);
+  Series series(kForecastWindow);
+  TimePoint now = kStart;
+  double level = 0;
+  for (std::size_t s = 0; s < kHistory; ++s, now += kInterval) {
+    level += random.Next();
+    series.Add({now, level});
+  }
+  std::vector<double> steps(4096);
+  for (double& v : steps) v = random.Next();
+  const TimePoint deadline = kStart + hours(24 * 365);
+  std::size_t i = 0;
+  double sum = 0;
+  for (auto _ : state) {
+    level += steps[i++ & 4095];
+    series.Add({now, level});
+    series.Advance(now);
+    sum += series.ForecastAt(deadline).value_or(0);
+    now += kInterval;
+  }
+  benchmark::DoNotOptimize(sum);
+}
+BENCHMARK(BM_ForecastUpdate);
+
+// One compiled expression over the expression variables: a rule condition (comparisons
+// and logic) and a derived KPI's arithmetic, with the variables changing between calls.
+void BM_ExpressionEvaluate(benchmark::State& state) {
+  static constexpr const char* kTexts[] = {
+      "gap > 0.05 && delta > 0.1 * avg_7d / 672 || days_left < 7 && progress < 0.9",
+      "(value - prev) / max(abs(prev), 1) * 100 + min(avg_7d, max_7d) - forecast / 2",
+  };
+  const char* text = kTexts[state.range(0)];
+  std::vector<std::string> names(kpid::rules::kExpressionVariableNames.begin(),
+                                 kpid::rules::kExpressionVariableNames.end());
+  kpid::rules::VariableSet vars(names);
+  for (const std::string& name : names) vars.Set(name, 1.0);
+  auto compiled = kpid::rules::Expression::Compile(text, vars);
+  const auto& expression = std::get<kpid::rules::Expression>(compiled);
+  double* value = vars.Slot("value");
+  double* gap = vars.Slot("gap");
+  double sum = 0;
+  double x = 0;
+  for (auto _ : state) {
+    x += 0.001;
+    *value = x;
+    *gap = x * 0.01;
+    const auto result = expression.Evaluate();
+    if (const double* v = std::get_if<double>(&result)) sum += *v;
+  }
+  benchmark::DoNotOptimize(sum);
+  state.SetLabel(state.range(0) == 0 ? "rule condition" : "derived arithmetic");
+}
+BENCHMARK(BM_ExpressionEvaluate)->Arg(0)->Arg(1);
+
 }  // namespace
 
 BENCHMARK_MAIN();
