@@ -48,6 +48,20 @@ Json GoalJson(const rules::KpiSpec& spec) {
   return goal;
 }
 
+Json PeriodJson(const KpiView& view) {
+  if (!view.period) return nullptr;
+  const PeriodView& p = *view.period;
+  const auto& goal = std::get<config::DeadlineGoal>(view.config->goal->kind);
+  return {{"period", rules::PeriodKindName(p.kind)},
+          {"label", p.label},
+          {"start", FormatTime(p.period.start)},
+          {"deadline", FormatTime(p.period.end)},
+          {"baseline", Optional(p.baseline)},
+          {"baseline_from", goal.carry_baseline ? "carry" : "config"},
+          {"achieved", view.periods_achieved},
+          {"missed", view.periods_missed}};
+}
+
 Json SilencedBy(const KpiView& view, const AlertView& alert, const SilenceLookup& silenced) {
   Json ids = Json::array();
   if (silenced) {
@@ -136,6 +150,7 @@ Json KpiJson(const KpiView& view, const SilenceLookup& silenced) {
   j["projected_hit"] = view.evaluation.projected_hit
                            ? Json(FormatTime(*view.evaluation.projected_hit))
                            : Json(nullptr);
+  j["period"] = PeriodJson(view);
   j["age_seconds"] = Number(v.age_seconds);
   j["delta"] = Number(v.delta);
   j["avg_7d"] = Number(v.avg_7d);
@@ -170,6 +185,22 @@ Json ActiveAlertJson(const KpiView& view, const AlertView& alert, const SilenceL
   }
   j["fires_at"] = Time(fires_at);
   return j;
+}
+
+Json PastPeriodsJson(const KpiView& view) {
+  Json out = Json::array();
+  for (const PastPeriod& past : view.past_periods) {
+    const store::PeriodRow& row = past.row;
+    out.push_back({{"label", past.label},
+                   {"start", FormatTime(row.start)},
+                   {"deadline", FormatTime(row.end)},
+                   {"result", row.result},
+                   {"final_value", Optional(row.final_value)},
+                   {"progress", Optional(row.progress)},
+                   {"baseline", Optional(row.baseline)},
+                   {"target", Number(row.target)}});
+  }
+  return out;
 }
 
 Json HistoryJson(std::span<const rules::Sample> samples) {

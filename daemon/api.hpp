@@ -27,9 +27,15 @@ using SilenceLookup = std::function<std::vector<std::string>(const KpiView&, con
 
 // One KPI: name, title, unit, owner, labels, source/expr, value, timestamp, status, goal,
 // progress, expected, expected_progress, gap, forecast, forecast_progress, days_left,
+// period (a recurring goal's current period and counts of closed ones, else null),
 // error and alerts (each with silenced_by, from `silenced` when given).
 [[nodiscard]] nlohmann::ordered_json KpiJson(const KpiView& view,
                                              const SilenceLookup& silenced = nullptr);
+
+// A recurring goal's closed periods, newest first (at most Engine::kMaxPastPeriods): label,
+// start, deadline, result, final_value, progress, baseline, target. An empty array for
+// other KPIs.
+[[nodiscard]] nlohmann::ordered_json PastPeriodsJson(const KpiView& view);
 
 // One pending or firing alert for GET /api/v1/alerts: its KPI, its labels, state, timers
 // (fires_at: when a pending alert fires if its condition keeps holding), annotations and

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <span>
 #include <variant>
 
 #include <date/date.h>
@@ -154,6 +155,30 @@ BacktestReport Backtest(const std::shared_ptr<const config::Config>& config,
   }
   Engine engine;
   engine.Apply(adjusted);
+  // Rollovers of recurring goals read the history replayed so far, as the daemon reads its
+  // store. `feeds` is complete: the lookups may point into it.
+  engine.SetHistorySource([&feeds](const std::string& kpi) {
+    SampleLookup lookup;
+    auto it = std::find_if(feeds.begin(), feeds.end(), [&](const Feed& f) { return f.kpi == kpi; });
+    if (it == feeds.end()) return lookup;
+    const Feed* feed = &*it;
+    auto fed = [feed] { return std::span<const rules::Sample>(feed->samples.data(), feed->next); };
+    lookup.at_or_before = [fed](TimePoint t) -> std::optional<rules::Sample> {
+      const std::span<const rules::Sample> s = fed();
+      auto after = std::upper_bound(s.begin(), s.end(), t,
+                                    [](TimePoint v, const rules::Sample& x) { return v < x.at; });
+      if (after == s.begin()) return std::nullopt;
+      return *(after - 1);
+    };
+    lookup.first_from = [fed](TimePoint t) -> std::optional<rules::Sample> {
+      const std::span<const rules::Sample> s = fed();
+      auto first = std::lower_bound(s.begin(), s.end(), t,
+                                    [](const rules::Sample& x, TimePoint v) { return x.at < v; });
+      if (first == s.end()) return std::nullopt;
+      return *first;
+    };
+    return lookup;
+  });
 
   std::map<std::string, std::size_t, std::less<>> reported;  // KPI -> index in report.kpis
   for (const config::Kpi& kpi : config->kpis) {
@@ -189,6 +214,8 @@ BacktestReport Backtest(const std::shared_ptr<const config::Config>& config,
       report_of[i] = it->second;
     }
   }
+  // Per alert: the escalation receivers told it fires; they hear its resolve too.
+  std::map<std::string, std::vector<std::string>> escalated;
   for (TimePoint t = options.since; t <= options.until; t += options.step) {
     for (Feed& feed : feeds) {
       while (feed.next < feed.samples.size() && feed.samples[feed.next].at <= t) {
@@ -212,11 +239,29 @@ BacktestReport Backtest(const std::shared_ptr<const config::Config>& config,
       auto it = reported.find(change.kpi);
       if (it == reported.end() || !rules::Notifies(change.transition.event)) continue;
       const rules::Transition& tr = change.transition;
+      std::vector<std::string> receivers = Receivers(*config, change.labels);
+      // Escalation receivers in force at the transition; a resolve goes to those told.
+      std::vector<std::string>& told = escalated[change.alert];
+      if (tr.event == rules::AlertEvent::kResolved) {
+        for (const std::string& r : told) {
+          if (std::find(receivers.begin(), receivers.end(), r) == receivers.end()) {
+            receivers.push_back(r);
+          }
+        }
+        told.clear();
+      } else if (const KpiView* view = engine.Find(change.kpi); view != nullptr) {
+        for (const auto& [r, repeat] : notify::EscalationAt(*view, t).repeat) {
+          if (std::find(told.begin(), told.end(), r) == told.end()) told.push_back(r);
+          if (std::find(receivers.begin(), receivers.end(), r) == receivers.end()) {
+            receivers.push_back(r);
+          }
+        }
+      }
       report.kpis[it->second].notifications.push_back(
           {t, change.alert, std::string(EventName(tr.event)),
            tr.status ? std::string(rules::StatusName(*tr.status)) : "",
            std::string(rules::SeverityName(tr.severity)), change.variables.value, change.summary,
-           Receivers(*config, change.labels)});
+           std::move(receivers)});
     }
   }
   for (BacktestKpi& kpi : report.kpis) FindFlaps(kpi);

@@ -57,6 +57,61 @@ std::string GoalSummary(const config::Kpi& kpi, const rules::KpiSpec& spec,
   return out;
 }
 
+// A periodic catch-up closes at most this many periods (ten years of weeks); a daemon down
+// for longer resumes at the current period without recording those in between.
+constexpr int kMaxCatchUpPeriods = 520;
+
+const config::DeadlineGoal* PeriodicGoal(const config::Kpi& kpi) {
+  if (!kpi.goal) return nullptr;
+  const auto* goal = std::get_if<config::DeadlineGoal>(&kpi.goal->kind);
+  return goal != nullptr && goal->period ? goal : nullptr;
+}
+
+// The spec's goal follows the current period.
+void SyncPeriodGoal(KpiView& view) {
+  if (!view.period || !view.spec.goal) return;
+  auto* goal = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind);
+  if (goal == nullptr) return;
+  goal->start = view.period->period.start;
+  goal->deadline = view.period->period.end;
+  goal->baseline = view.period->baseline.value_or(kNoValue);
+}
+
+// Lookups over a KPI's latest and previous sample and, for older ones, `source` (the
+// store, a backtest's history), asked only when a lookup runs: rarely, at a rollover.
+SampleLookup WithLatest(const rules::Series& series, const Engine::HistorySource& source,
+                        const std::string& kpi) {
+  SampleLookup lookup;
+  lookup.at_or_before = [&series, &source, &kpi](TimePoint t) {
+    std::optional<rules::Sample> found;
+    auto consider = [&](const std::optional<rules::Sample>& s) {
+      if (s && s->at <= t && (!found || s->at > found->at)) found = s;
+    };
+    consider(series.Latest());
+    consider(series.Previous());
+    // The latest two are newer than the rest: the source only when neither is old enough.
+    if (!found && source) {
+      if (const SampleLookup older = source(kpi); older.at_or_before) {
+        consider(older.at_or_before(t));
+      }
+    }
+    return found;
+  };
+  lookup.first_from = [&series, &source, &kpi](TimePoint t) {
+    std::optional<rules::Sample> found;
+    auto consider = [&](const std::optional<rules::Sample>& s) {
+      if (s && s->at >= t && (!found || s->at < found->at)) found = s;
+    };
+    consider(series.Latest());
+    consider(series.Previous());
+    if (source) {
+      if (const SampleLookup older = source(kpi); older.first_from) consider(older.first_from(t));
+    }
+    return found;
+  };
+  return lookup;
+}
+
 }  // namespace
 
 struct Engine::Runtime {
@@ -130,6 +185,24 @@ std::vector<std::string> Engine::Apply(std::shared_ptr<const config::Config> con
       view.last_error = before.last_error;
       view.collected_once = before.collected_once;
       view.evaluation = before.evaluation;
+      const config::DeadlineGoal* periodic = PeriodicGoal(kpi);
+      const config::DeadlineGoal* was_periodic = PeriodicGoal(*before.config);
+      if (periodic != nullptr && was_periodic != nullptr) {
+        view.past_periods = before.past_periods;
+        view.periods_achieved = before.periods_achieved;
+        view.periods_missed = before.periods_missed;
+        // Same periods: the current one goes on; its baseline follows the new config.
+        if (before.period && periodic->period == was_periodic->period &&
+            periodic->fiscal_year_start == was_periodic->fiscal_year_start) {
+          view.period = before.period;
+          if (!periodic->carry_baseline) {
+            view.period->baseline = periodic->baseline;
+          } else if (!was_periodic->carry_baseline) {
+            view.period->baseline.reset();  // found in the data at the next evaluation
+          }
+          SyncPeriodGoal(view);
+        }
+      }
       if (was.series.ForecastWindow() == runtime->series.ForecastWindow()) {
         runtime->series = std::move(was.series);
       } else {
@@ -194,8 +267,6 @@ void Engine::Seed(const std::string& kpi, std::span<const rules::Sample> samples
   rules::Series& series = runtimes_[it->second]->series;
   // Incoming samples first so that, for equal timestamps, stable_sort + unique keep them.
   std::vector<rules::Sample> merged(samples.begin(), samples.end());
-  std::vector<rules::Sample> held = series.Held();
-  merged.insert(merged.end(), held.begin(), held.end());
   for (const auto& kept : {series.Previous(), series.Latest()}) {
     if (kept) merged.push_back(*kept);
   }
@@ -223,6 +294,108 @@ void Engine::RestoreAlerts(std::span<const store::AlertRow> rows) {
       }
     }
   }
+}
+
+std::vector<store::PeriodRow> Engine::RestorePeriods(const std::string& kpi,
+                                                     const store::StoredPeriods& stored,
+                                                     const SampleLookup& history, TimePoint now) {
+  auto it = index_.find(kpi);
+  if (it == index_.end()) return {};
+  KpiView& view = views_[it->second];
+  const config::DeadlineGoal* goal = PeriodicGoal(*view.config);
+  if (goal == nullptr) return {};
+  ++version_;
+  const date::time_zone* zone = config_->evaluation.zone;
+  view.past_periods.clear();
+  for (const store::PeriodRow& row : stored.closed) {
+    if (view.past_periods.size() == kMaxPastPeriods) break;
+    view.past_periods.push_back(
+        {rules::PeriodLabel(*goal->period, goal->fiscal_year_start, zone, row.start), row});
+  }
+  view.periods_achieved = stored.achieved;
+  view.periods_missed = stored.missed;
+  if (stored.open && (!view.period || stored.open->start < view.period->period.start)) {
+    // Only a period of the configured kind: after a change of `period` the stored one is
+    // not continued (the next save replaces it).
+    const rules::Period fits =
+        rules::PeriodAt(*goal->period, goal->fiscal_year_start, zone, stored.open->start);
+    if (fits.start == stored.open->start && fits.end == stored.open->end) {
+      view.period = PeriodView{
+          *goal->period,
+          rules::PeriodLabel(*goal->period, goal->fiscal_year_start, zone, fits.start), fits,
+          goal->carry_baseline ? stored.open->baseline : std::optional(goal->baseline)};
+    }
+  }
+  std::vector<store::PeriodRow> out;
+  RollPeriod(view, now, history, out);
+  return out;
+}
+
+void Engine::RollPeriod(KpiView& view, TimePoint now, const SampleLookup& history,
+                        std::vector<store::PeriodRow>& out) {
+  const config::DeadlineGoal* goal = PeriodicGoal(*view.config);
+  if (goal == nullptr) return;
+  const date::time_zone* zone = config_->evaluation.zone;
+  const rules::PeriodKind kind = *goal->period;
+  auto open = [&](const rules::Period& period, std::optional<double> carried) {
+    view.period =
+        PeriodView{kind, rules::PeriodLabel(kind, goal->fiscal_year_start, zone, period.start),
+                   period, goal->carry_baseline ? carried : std::optional(goal->baseline)};
+  };
+  // A carried baseline: the previous period's closing value, or for a KPI's first period
+  // with data, the first value in it.
+  auto find_baseline = [&](const rules::Period& period) -> std::optional<double> {
+    if (auto s = history.at_or_before(period.start)) return s->value;
+    if (auto s = history.first_from(period.start); s && s->at <= period.end) return s->value;
+    return std::nullopt;
+  };
+  bool changed = false;
+  if (!view.period) {
+    const rules::Period period = rules::PeriodAt(kind, goal->fiscal_year_start, zone, now);
+    open(period, goal->carry_baseline ? find_baseline(period) : std::nullopt);
+    changed = true;
+  }
+  for (int closed = 0; now >= view.period->period.end; ++closed) {
+    if (closed == kMaxCatchUpPeriods) {
+      const rules::Period period = rules::PeriodAt(kind, goal->fiscal_year_start, zone, now);
+      open(period, goal->carry_baseline ? find_baseline(period) : std::nullopt);
+      break;
+    }
+    PeriodView& current = *view.period;
+    if (!current.baseline && goal->carry_baseline) current.baseline = find_baseline(current.period);
+    store::PeriodRow row;
+    row.kpi = view.config->name;
+    row.start = current.period.start;
+    row.end = current.period.end;
+    row.baseline = current.baseline;
+    row.target = goal->target;
+    const std::optional<rules::Sample> last = history.at_or_before(current.period.end);
+    if (last) row.final_value = last->value;
+    if (last && current.baseline) {
+      rules::DeadlineGoal judged;
+      judged.baseline = *current.baseline;
+      judged.target = goal->target;
+      row.progress = rules::Progress(judged, last->value);
+    }
+    const bool achieved = row.progress && *row.progress >= 1.0 - rules::kProgressTolerance;
+    row.result = achieved ? "achieved" : "missed";
+    ++(achieved ? view.periods_achieved : view.periods_missed);
+    view.past_periods.insert(view.past_periods.begin(), {current.label, row});
+    if (view.past_periods.size() > kMaxPastPeriods) view.past_periods.pop_back();
+    out.push_back(std::move(row));
+    open(rules::PeriodAt(kind, goal->fiscal_year_start, zone, current.period.end),
+         last ? std::optional(last->value) : std::nullopt);
+    changed = true;
+  }
+  if (!view.period->baseline && goal->carry_baseline) {
+    view.period->baseline = find_baseline(view.period->period);
+    changed = changed || view.period->baseline.has_value();
+  }
+  SyncPeriodGoal(view);
+  if (!changed) return;
+  ++version_;
+  out.push_back({view.config->name, view.period->period.start, view.period->period.end,
+                 view.period->baseline, goal->target, "", std::nullopt, std::nullopt});
 }
 
 std::optional<store::SampleRow> Engine::Record(const std::string& kpi,
@@ -294,6 +467,10 @@ Engine::Cycle Engine::Evaluate(TimePoint now) {
   for (std::size_t i = 0; i < views_.size(); ++i) {
     KpiView& view = views_[i];
     Runtime& runtime = *runtimes_[i];
+    if (PeriodicGoal(*view.config) != nullptr) {
+      RollPeriod(view, now, WithLatest(runtime.series, history_source_, view.config->name),
+                 cycle.periods);
+    }
     view.evaluation = rules::Evaluate(view.spec, runtime.series, view.collected_once, now);
     if (!view.evaluation.judged) continue;  // alerts wait for the first collection
     slots_->Write(view.evaluation.variables);
@@ -391,6 +568,10 @@ std::vector<prometheus::MetricFamily> Engine::Collect() const {
       family("kpi_status", "Goal status: 1 for the current status, 0 for the others.");
   prometheus::MetricFamily firing =
       family("kpi_alert_firing", "1 while the alert is firing, else 0.");
+  prometheus::MetricFamily periods =
+      family("kpi_goal_periods_total",
+             "Closed periods of a recurring goal, by result (achieved, missed).");
+  periods.type = prometheus::MetricType::Counter;
 
   for (const KpiView& view : views_) {
     std::vector<prometheus::ClientMetric::Label> labels = {{"kpi", view.config->name}};
@@ -411,7 +592,19 @@ std::vector<prometheus::MetricFamily> Engine::Collect() const {
       if (const auto* goal = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind)) {
         add(target, goal->target);
         add(baseline, goal->baseline);
-        add(deadline, Seconds(goal->deadline));
+        // A recurring goal has its deadline from its first evaluation on.
+        const bool periodic = PeriodicGoal(*view.config) != nullptr;
+        if (!periodic || view.period) add(deadline, Seconds(goal->deadline));
+        if (periodic) {
+          for (const auto& [result, count] :
+               {std::pair{"achieved", view.periods_achieved}, {"missed", view.periods_missed}}) {
+            prometheus::ClientMetric metric;
+            metric.label = labels;
+            metric.label.push_back({"result", result});
+            metric.counter.value = static_cast<double>(count);
+            periods.metric.push_back(std::move(metric));
+          }
+        }
         add(expected, v.expected);
         add(progress, v.progress);
         add(expected_progress, v.expected_progress);
@@ -445,7 +638,7 @@ std::vector<prometheus::MetricFamily> Engine::Collect() const {
   std::vector<prometheus::MetricFamily> out;
   for (auto* f : {&value, &timestamp, &target, &baseline, &expected, &progress, &expected_progress,
                   &forecast, &lower, &upper, &likelihood, &required_rate, &current_rate, &hit,
-                  &deadline, &status, &firing}) {
+                  &deadline, &status, &firing, &periods}) {
     if (!f->metric.empty()) out.push_back(std::move(*f));
   }
   return out;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -50,6 +51,29 @@ struct AlertChange {
   rules::Variables variables;  // of the KPI when it happened
 };
 
+// A recurring goal's current period.
+struct PeriodView {
+  rules::PeriodKind kind = rules::PeriodKind::kMonth;
+  std::string label;  // rules::PeriodLabel()
+  rules::Period period;
+  std::optional<double> baseline;  // nullopt: carried, and no value seen yet
+};
+
+// A closed period of a recurring goal, as the store keeps it, with its label.
+struct PastPeriod {
+  std::string label;
+  store::PeriodRow row;
+};
+
+// Where the engine reads a KPI's samples when it closes periods. Its windows keep sums, not
+// samples, so these come from the store (Engine::SetHistorySource) or a backtest's history.
+struct SampleLookup {
+  // The newest sample with timestamp <= t.
+  std::function<std::optional<rules::Sample>(TimePoint t)> at_or_before;
+  // The oldest sample with timestamp >= t.
+  std::function<std::optional<rules::Sample>(TimePoint t)> first_from;
+};
+
 // What the API, the metrics and `kpid eval` show of one KPI.
 struct KpiView {
   const config::Kpi* config = nullptr;  // valid until the next Apply()
@@ -59,10 +83,19 @@ struct KpiView {
   bool collected_once = false;
   rules::Evaluation evaluation;  // as of the last Evaluate()
   std::vector<AlertView> alerts;
+  // Recurring goals only: the current period, from the first Evaluate() or RestorePeriods()
+  // on; closed periods, newest first, at most Engine::kMaxPastPeriods; and how many closed
+  // achieved or missed, all of them.
+  std::optional<PeriodView> period;
+  std::vector<PastPeriod> past_periods;
+  std::uint64_t periods_achieved = 0;
+  std::uint64_t periods_missed = 0;
 };
 
 class Engine : public VersionedCollectable {
  public:
+  static constexpr std::size_t kMaxPastPeriods = 24;
+
   Engine();
   ~Engine() override;
   Engine(const Engine&) = delete;
@@ -78,11 +111,29 @@ class Engine : public VersionedCollectable {
   // two however old (latest and previous).
   [[nodiscard]] TimePoint HistoryStart(const std::string& kpi, TimePoint now) const;
 
-  // Merges stored or backfilled samples (oldest first) into a KPI's windows.
+  // Replaces a KPI's windows with `samples` (oldest first: a stored or backfilled
+  // history), keeping its latest and previous sample where `samples` lacks their time.
+  // The windows hold sums, not samples, so merging history into them means passing the
+  // whole window: what the store holds plus what is new.
   void Seed(const std::string& kpi, std::span<const rules::Sample> samples, TimePoint now);
 
   // Restores saved alert states; ids the config no longer has are ignored.
   void RestoreAlerts(std::span<const store::AlertRow> rows);
+
+  // Takes what the store holds of a recurring goal's periods: past results and counts, and
+  // the open period unless the engine has opened a later one (the store opened late). Then
+  // closes every period that ended before `now` — the daemon was down across a rollover —
+  // with the samples `history` finds. Returns the period rows to save. No-op for a KPI
+  // without a recurring goal.
+  std::vector<store::PeriodRow> RestorePeriods(const std::string& kpi,
+                                               const store::StoredPeriods& stored,
+                                               const SampleLookup& history, TimePoint now);
+
+  // Where a recurring goal's rollover finds samples older than the KPI's latest two: the
+  // store in the daemon, the replayed history in a backtest. Without one it sees only
+  // those two.
+  using HistorySource = std::function<SampleLookup(const std::string& kpi)>;
+  void SetHistorySource(HistorySource source) { history_source_ = std::move(source); }
 
   // A collection of `kpi` finished. Returns the sample to persist when it is new (not
   // older than or equal in time to the latest one).
@@ -93,10 +144,15 @@ class Engine : public VersionedCollectable {
     std::vector<store::SampleRow> samples;  // new derived-KPI samples, to persist
     std::vector<store::AlertRow> alerts;    // alert states that changed, to persist
     std::vector<AlertChange> changes;       // in KPI order
+    // Periods of recurring goals opened, changed (a carried baseline found) or closed, to
+    // save; a closed one has its result set.
+    std::vector<store::PeriodRow> periods;
   };
-  // Computes derived KPIs (in dependency order), judges every KPI at `now` and steps its
-  // alerts. A KPI is judged once its first collection since start has finished (for a
-  // derived KPI: those of all the KPIs it reads).
+  // Computes derived KPIs (in dependency order), rolls recurring goals over to the period
+  // holding `now` (recording the closing result of each period that ended: the last
+  // sample at or before its end), judges every KPI at `now` and steps its alerts. A KPI is judged
+  // once its first collection since start has finished (for a derived KPI: those of all the KPIs it
+  // reads).
   Cycle Evaluate(TimePoint now);
 
   // In config order.
@@ -111,7 +167,12 @@ class Engine : public VersionedCollectable {
 
  private:
   struct Runtime;
+  // Opens the period holding `now` if there is none, closes the ones that ended (each
+  // closing goes to `out`) and finds a carried baseline.
+  void RollPeriod(KpiView& view, TimePoint now, const SampleLookup& history,
+                  std::vector<store::PeriodRow>& out);
   std::shared_ptr<const config::Config> config_;
+  HistorySource history_source_;
   std::uint64_t version_ = 0;
   // Compiled expressions point into vars_; both are rebuilt by Apply().
   std::unique_ptr<rules::VariableSet> vars_;

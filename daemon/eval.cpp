@@ -11,6 +11,7 @@
 #include "daemon/api.hpp"
 #include "daemon/collection.hpp"
 #include "daemon/engine.hpp"
+#include "daemon/persistence.hpp"
 #include "rules/annotation.hpp"
 
 namespace kpid {
@@ -72,13 +73,17 @@ void SeedFromStore(const config::Config& config, Engine& engine, TimePoint now, 
     return;
   }
   const auto& store = std::get<std::unique_ptr<store::Store>>(opened);
+  std::vector<std::string> names;
   for (const KpiView& view : engine.kpis()) {
     const std::string& name = view.config->name;
+    names.push_back(name);
     auto samples = store->Samples(name, engine.HistoryStart(name, now), 1'000'000);
     if (auto* rows = std::get_if<std::vector<rules::Sample>>(&samples)) {
       engine.Seed(name, *rows, now);
     }
   }
+  // The current periods of recurring goals as the daemon has them; eval saves nothing.
+  (void)RestorePeriods(*store, engine, names, now);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "daemon/goal_builder.hpp"
 
+#include <limits>
 #include <variant>
 
 #include "rules/time_spec.hpp"
@@ -16,8 +17,13 @@ rules::DeadlineGoal Build(const config::DeadlineGoal& g, const date::time_zone* 
   rules::DeadlineGoal out;
   out.baseline = g.baseline;
   out.target = g.target;
-  out.start = Instant(g.start, zone, rules::DayBound::kStart);
-  out.deadline = Instant(g.deadline, zone, rules::DayBound::kEnd);
+  if (g.period) {
+    // The engine sets start, deadline and (with carry) baseline for the current period.
+    if (g.carry_baseline) out.baseline = std::numeric_limits<double>::quiet_NaN();
+  } else {
+    out.start = Instant(g.start, zone, rules::DayBound::kStart);
+    out.deadline = Instant(g.deadline, zone, rules::DayBound::kEnd);
+  }
   out.at_risk = g.at_risk;
   out.off_track = g.off_track;
   out.forecast_window = g.forecast_window;

@@ -11,6 +11,46 @@ constexpr auto kPruneEvery = std::chrono::hours(1);
 
 }  // namespace
 
+SampleLookup StoreLookup(const store::Store& store, const std::string& kpi) {
+  SampleLookup lookup;
+  lookup.at_or_before = [&store, kpi](store::TimePoint t) -> std::optional<rules::Sample> {
+    // Samples() takes [since, until): until is the millisecond after t, as stored.
+    auto rows = store.Samples(kpi, store::TimePoint::min(), t + std::chrono::milliseconds(1), 1);
+    const auto* found = std::get_if<std::vector<rules::Sample>>(&rows);
+    if (found == nullptr || found->empty()) return std::nullopt;
+    return found->back();
+  };
+  lookup.first_from = [&store, kpi](store::TimePoint t) -> std::optional<rules::Sample> {
+    auto first = store.FirstSample(kpi, t);
+    const auto* found = std::get_if<std::optional<rules::Sample>>(&first);
+    return found != nullptr ? *found : std::nullopt;
+  };
+  return lookup;
+}
+
+std::vector<store::PeriodRow> RestorePeriods(const store::Store& store, Engine& engine,
+                                             std::span<const std::string> kpis,
+                                             store::TimePoint now) {
+  std::vector<store::PeriodRow> out;
+  for (const std::string& kpi : kpis) {
+    const KpiView* view = engine.Find(kpi);
+    if (view == nullptr || !view->config->goal) continue;
+    const auto* goal = std::get_if<config::DeadlineGoal>(&view->config->goal->kind);
+    if (goal == nullptr || !goal->period) continue;
+    auto stored = store.LoadPeriods(kpi, Engine::kMaxPastPeriods);
+    if (auto* error = std::get_if<store::Error>(&stored)) {
+      log::Error("cannot restore goal periods from the store",
+                 {{"kpi", kpi}, {"error", error->message}});
+      continue;
+    }
+    std::vector<store::PeriodRow> rows = engine.RestorePeriods(
+        kpi, std::get<store::StoredPeriods>(stored), StoreLookup(store, kpi), now);
+    out.insert(out.end(), std::make_move_iterator(rows.begin()),
+               std::make_move_iterator(rows.end()));
+  }
+  return out;
+}
+
 Persistence::Persistence(prometheus::Registry& registry)
     : up_(prometheus::BuildGauge()
               .Name("kpid_store_up")
@@ -29,7 +69,8 @@ Persistence::Persistence(prometheus::Registry& registry)
   // Every operation from the start, so that rate() sees the first failure.
   for (const char* operation :
        {"open", "append_samples", "dropped_sample", "save_alerts", "retain_alerts", "prune",
-        "load_silences", "save_silence", "prune_silences", "load_digest_runs", "save_digest_run"}) {
+        "save_periods", "load_silences", "save_silence", "prune_silences", "load_digest_runs",
+        "save_digest_run"}) {
     errors_.Add({{"operation", operation}});
   }
 }
@@ -116,8 +157,29 @@ void Persistence::RetainAlerts(std::span<const std::string> ids) {
   pending_retain_ = std::move(keep);
 }
 
+void Persistence::SavePeriods(std::span<const store::PeriodRow> rows) {
+  if (rows.empty()) return;
+  if (store_ && pending_periods_.empty()) {
+    if (auto error = store_->SavePeriods(rows)) {
+      Failed("save_periods", *error);
+    } else {
+      Healthy();
+      return;
+    }
+  }
+  // A few rows per KPI and period: no bound needed.
+  pending_periods_.insert(pending_periods_.end(), rows.begin(), rows.end());
+}
+
 bool Persistence::FlushPending() {
   if (!store_) return false;
+  if (!pending_periods_.empty()) {
+    if (auto error = store_->SavePeriods(pending_periods_)) {
+      Failed("save_periods", *error);
+      return false;
+    }
+    pending_periods_.clear();
+  }
   if (!pending_samples_.empty()) {
     std::vector<store::SampleRow> rows(pending_samples_.begin(), pending_samples_.end());
     if (auto error = store_->AppendSamples(rows)) {

@@ -17,9 +17,20 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include "daemon/engine.hpp"
 #include "daemon/store/store.hpp"
 
 namespace kpid {
+
+// A KPI's samples in `store`, which must outlive the lookup.
+SampleLookup StoreLookup(const store::Store& store, const std::string& kpi);
+
+// Restores the periods of the recurring goals among `kpis` from `store` into `engine`
+// (Engine::RestorePeriods, closing with the stored samples what ended while the daemon was
+// down). Returns the rows to save; logs what it cannot read.
+std::vector<store::PeriodRow> RestorePeriods(const store::Store& store, Engine& engine,
+                                             std::span<const std::string> kpis,
+                                             store::TimePoint now);
 
 class Persistence {
  public:
@@ -39,6 +50,7 @@ class Persistence {
   void AppendSamples(std::vector<store::SampleRow> rows);
   void SaveAlerts(std::span<const store::AlertRow> rows);
   void RetainAlerts(std::span<const std::string> ids);
+  void SavePeriods(std::span<const store::PeriodRow> rows);
 
   // Retries the open and what is pending; prunes samples older than `retention` once an
   // hour. Returns true when this call opened the store for the first time.
@@ -61,6 +73,7 @@ class Persistence {
   std::deque<store::SampleRow> pending_samples_;
   std::map<std::string, store::AlertRow> pending_alerts_;  // by id: the latest state wins
   std::optional<std::vector<std::string>> pending_retain_;
+  std::vector<store::PeriodRow> pending_periods_;  // in order: a later row may close an earlier
   std::optional<store::TimePoint> last_prune_;
   prometheus::Gauge& up_;
   prometheus::Family<prometheus::Counter>& errors_;

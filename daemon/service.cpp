@@ -11,6 +11,7 @@
 #include "daemon/load_config.hpp"
 #include "daemon/log.hpp"
 #include "daemon/notify/registry.hpp"
+#include "rules/annotation.hpp"
 
 namespace kpid {
 namespace {
@@ -24,8 +25,11 @@ constexpr auto kShutdownGrace = std::chrono::seconds(5);
 // A KPI's windows hold at most this many samples from the store at start.
 constexpr std::size_t kMaxSeedSamples = 1'000'000;
 
-// How long an evaluation waits after a KPI's first collection, to catch others.
-constexpr auto kEvaluateSoonDelay = std::chrono::milliseconds(200);
+// How long an evaluation waits after a new value, to catch others collected meanwhile; at
+// least kEvaluateSoonCost evaluation costs, so that judging new values as they come costs
+// at most about a tenth of a core however many KPIs there are.
+constexpr auto kEvaluateSoonDelay = std::chrono::milliseconds(50);
+constexpr int kEvaluateSoonCost = 10;
 
 // Silence requests are a few hundred bytes; the server's limit is for config uploads.
 constexpr std::size_t kMaxApiBody = 64 << 10;
@@ -78,15 +82,23 @@ Service::Service(std::string config_path, config::Config initial)
       basic_auth_(std::make_shared<const http::BasicAuth>(config_->server.basic_auth_users)) {
   metrics_.ConfigLoaded(true, std::chrono::system_clock::now());
   metrics_.Add(engine_);
+  // Recurring goals close their periods with the stored samples; every collected sample is
+  // written before the evaluation that may close a period.
+  engine_->SetHistorySource([this](const std::string& kpi) {
+    const store::Store* store = persistence_.store();
+    return store != nullptr ? StoreLookup(*store, kpi) : SampleLookup{};
+  });
   collection_.SetObserver([this](const Collection::Outcome& outcome) {
     const KpiView* view = engine_->Find(outcome.kpi);
     const bool first = view != nullptr && !view->collected_once;
+    bool fresh = false;
     if (auto row = engine_->Record(outcome.kpi, outcome.result)) {
       persistence_.AppendSamples({std::move(*row)});
+      fresh = true;
     }
-    // A KPI is judged from its first collection on; do not leave it unjudged for a whole
-    // evaluation interval.
-    if (first) EvaluateSoon();
+    // A new value is judged now, not at the next evaluation tick: an alert is as fresh as
+    // its data. A KPI's first collection, even a failed one, starts its judging.
+    if (fresh || first) EvaluateSoon();
   });
   collection_.SetHistoryObserver(
       [this](const std::string& kpi, const collectors::HistoryResult& result) {
@@ -203,6 +215,7 @@ http::Response Service::KpiResponse(const http::Request& req, const KpiView& vie
     return http::JsonError(req, beast_http::status::bad_request, message);
   };
   nlohmann::ordered_json body = api::KpiJson(view, SilenceLookup());
+  body["past_periods"] = api::PastPeriodsJson(view);
   auto since = query.find("since");
   if (since == query.end()) {
     for (std::string_view key : {"until", "step", "limit"}) {
@@ -398,23 +411,27 @@ http::Response Service::Unauthorized(const http::Request& req) {
   return res;
 }
 
-std::optional<http::Response> Service::Gate(const http::Request& req) const {
-  if (!basic_auth_ || basic_auth_->empty()) return std::nullopt;
+http::GateResult Service::Gate(const http::Request& req) const {
+  if (!basic_auth_ || basic_auth_->empty()) return {};
   const std::string_view target(req.target().data(), req.target().size());
   // Health checks (load balancers, systemd, Kubernetes probes) carry no credentials and
   // learn nothing but "up" from it.
-  if (target.substr(0, target.find('?')) == "/-/healthy") return std::nullopt;
+  if (target.substr(0, target.find('?')) == "/-/healthy") return {};
   const auto header = req[beast_http::field::authorization];
   const std::string_view value(header.data(), header.size());
   // The API token also opens the door, so that one header serves mutating calls.
-  if (config_->server.auth_token && value.starts_with("Bearer ") && Authorized(req)) {
-    return std::nullopt;
-  }
-  if (basic_auth_->Verify(value)) return std::nullopt;
-  http::Response res =
+  if (config_->server.auth_token && value.starts_with("Bearer ") && Authorized(req)) return {};
+  const std::optional<bool> cached = basic_auth_->VerifyCached(value);
+  if (cached == true) return {};
+  http::Response refusal =
       http::JsonError(req, beast_http::status::unauthorized, "missing or wrong credentials");
-  res.set(beast_http::field::www_authenticate, "Basic realm=\"kpid\"");
-  return res;
+  refusal.set(beast_http::field::www_authenticate, "Basic realm=\"kpid\"");
+  if (cached == false) return refusal;
+  // bcrypt, on the server's worker thread. The check owns the users it was given, so a
+  // reload that replaces them meanwhile changes nothing under it.
+  return http::DeferredCheck{
+      .passes = [auth = basic_auth_, value = std::string(value)] { return auth->Verify(value); },
+      .refusal = std::move(refusal)};
 }
 
 bool Service::Authorized(const http::Request& req) const {
@@ -523,6 +540,11 @@ void Service::Restore(const std::vector<std::string>& kpis, bool alerts) {
     restored += rows.size();
     engine_->Seed(kpi, rows, now);
   }
+  // Periods after the samples: a carried baseline may be found in the seeded windows.
+  std::vector<store::PeriodRow> periods =
+      RestorePeriods(*store, *engine_, alerts ? all : kpis, now);
+  for (const store::PeriodRow& row : periods) LogPeriod(row);
+  persistence_.SavePeriods(periods);
   if (alerts) {
     auto saved = store->LoadAlerts();
     if (auto* error = std::get_if<store::Error>(&saved)) {
@@ -556,8 +578,22 @@ void Service::OnHistory(const std::string& kpi, const collectors::HistoryResult&
   }
   std::sort(samples.begin(), samples.end(),
             [](const auto& a, const auto& b) { return a.at < b.at; });
-  engine_->Seed(kpi, samples, std::chrono::system_clock::now());
   persistence_.AppendSamples(std::move(rows));
+  // The window is the backfill (first, so it wins on equal timestamps) plus what the store
+  // holds. Without a store only the backfill and the latest two samples are left in it
+  // until the store returns and the next restart seeds it again.
+  const auto now = std::chrono::system_clock::now();
+  std::vector<rules::Sample> window = samples;
+  if (store::Store* store = persistence_.store()) {
+    auto stored = store->Samples(kpi, engine_->HistoryStart(kpi, now), kMaxSeedSamples);
+    if (auto* rows_read = std::get_if<std::vector<rules::Sample>>(&stored)) {
+      window.insert(window.end(), rows_read->begin(), rows_read->end());
+    } else {
+      log::Error("cannot read history from the store",
+                 {{"kpi", kpi}, {"error", std::get<store::Error>(stored).message}});
+    }
+  }
+  engine_->Seed(kpi, window, now);
   log::Info("history backfilled", {{"kpi", kpi}, {"samples", std::to_string(samples.size())}});
 }
 
@@ -572,10 +608,13 @@ void Service::Evaluate() {
   Engine::Cycle cycle = engine_->Evaluate(now);
   persistence_.AppendSamples(std::move(cycle.samples));
   persistence_.SaveAlerts(cycle.alerts);
+  for (const store::PeriodRow& row : cycle.periods) LogPeriod(row);
+  persistence_.SavePeriods(cycle.periods);
   for (const AlertChange& change : cycle.changes) LogChange(change);
   notifier_.Reconcile(now);
   last_evaluation_ = now;
-  metrics_.EvaluationDone(Clock::now() - started, now);
+  last_evaluation_cost_ = Clock::now() - started;
+  metrics_.EvaluationDone(last_evaluation_cost_, now);
   if (!evaluated_once_) {
     evaluated_once_ = true;
     systemd_.Ready(StatusLine());
@@ -586,12 +625,31 @@ void Service::Evaluate() {
 void Service::EvaluateSoon() {
   if (evaluate_soon_pending_ || stopping_) return;
   evaluate_soon_pending_ = true;
-  // Coalesces the first collections of many KPIs into one pass.
-  evaluate_soon_timer_.expires_after(kEvaluateSoonDelay);
+  evaluate_soon_timer_.expires_after(
+      std::max<Clock::duration>(kEvaluateSoonDelay, kEvaluateSoonCost * last_evaluation_cost_));
   evaluate_soon_timer_.async_wait([this](boost::system::error_code ec) {
     evaluate_soon_pending_ = false;
     if (!ec && !stopping_) Evaluate();
   });
+}
+
+void Service::LogPeriod(const store::PeriodRow& row) const {
+  if (row.result.empty()) return;  // opening one is the other side of a closing
+  const KpiView* view = engine_->Find(row.kpi);
+  std::string label;
+  if (view != nullptr) {
+    for (const PastPeriod& past : view->past_periods) {
+      if (past.row.start == row.start) label = past.label;
+    }
+  }
+  log::Info("goal period closed",
+            {{"kpi", row.kpi},
+             {"period", label},
+             {"start", api::FormatTime(row.start)},
+             {"end", api::FormatTime(row.end)},
+             {"result", row.result},
+             {"final_value", row.final_value ? rules::FormatNumber(*row.final_value) : "none"},
+             {"progress", row.progress ? rules::FormatNumber(*row.progress) : "none"}});
 }
 
 void Service::LogChange(const AlertChange& change) const {

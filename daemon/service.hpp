@@ -55,6 +55,7 @@ class Service : private web::PageSource {
   void EvaluateSoon();
   void OnHistory(const std::string& kpi, const collectors::HistoryResult& result);
   void LogChange(const AlertChange& change) const;
+  void LogPeriod(const store::PeriodRow& row) const;
   // Loads the config file again and swaps it in when valid. Returns an error text when
   // the new config is rejected; the running config stays in place.
   std::optional<std::string> Reload(std::string_view trigger);
@@ -62,9 +63,9 @@ class Service : private web::PageSource {
   void BeginShutdown(std::string_view why);
   void ArmWatchdog();
   bool Authorized(const http::Request& req) const;
-  // Basic auth in front of every route when [server.basic_auth_users] is set: nullopt
-  // admits the request, else the 401 to send.
-  std::optional<http::Response> Gate(const http::Request& req) const;
+  // Basic auth in front of every route when [server.basic_auth_users] is set: admits a
+  // request, refuses it with a 401, or defers a bcrypt run to the server's worker thread.
+  http::GateResult Gate(const http::Request& req) const;
   std::string StatusLine() const;
 
   // web::PageSource
@@ -100,6 +101,7 @@ class Service : private web::PageSource {
   bool evaluated_once_ = false;
   bool stopping_ = false;
   std::chrono::system_clock::time_point last_evaluation_;
+  std::chrono::steady_clock::duration last_evaluation_cost_{};
 };
 
 }  // namespace kpid

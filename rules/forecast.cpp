@@ -40,6 +40,26 @@ void LinearFit::Remove(double x, double y) {
   if (syy_ < 0) syy_ = 0;
 }
 
+void LinearFit::Merge(const LinearFit& other) {
+  if (other.count_ == 0) return;
+  if (count_ == 0) {
+    *this = other;
+    return;
+  }
+  const auto na = static_cast<double>(count_);
+  const auto nb = static_cast<double>(other.count_);
+  const double n = na + nb;
+  const double dx = other.mean_x_ - mean_x_;
+  const double dy = other.mean_y_ - mean_y_;
+  const double weight = na * nb / n;
+  count_ += other.count_;
+  mean_x_ += dx * nb / n;
+  mean_y_ += dy * nb / n;
+  sxx_ += other.sxx_ + dx * dx * weight;
+  sxy_ += other.sxy_ + dx * dy * weight;
+  syy_ += other.syy_ + dy * dy * weight;
+}
+
 std::optional<double> LinearFit::ValueAt(double x) const {
   if (count_ < 2 || !(sxx_ > 0)) return std::nullopt;
   const double value = mean_y_ + sxy_ / sxx_ * (x - mean_x_);

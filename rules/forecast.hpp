@@ -21,6 +21,13 @@ class LinearFit {
   // (x, y) must be a point added before and not yet removed.
   void Remove(double x, double y);
   void Clear() { *this = LinearFit(); }
+  // Adds all points of `other` (Chan et al.'s pairwise update: exact, no drift).
+  void Merge(const LinearFit& other);
+  // Moves every point by (dx, dy); the line moves with them.
+  void Translate(double dx, double dy) {
+    mean_x_ += dx;
+    mean_y_ += dy;
+  }
 
   [[nodiscard]] std::size_t Count() const { return count_; }
   // The line's value at x; nullopt with fewer than 2 points or no spread in x.

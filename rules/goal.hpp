@@ -5,10 +5,16 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "rules/status.hpp"
+
+namespace date {
+class time_zone;
+}
 
 namespace kpid::rules {
 
@@ -55,7 +61,42 @@ struct Goal {
   Duration for_duration{};        // ... for at least this long
 };
 
-// p = (value - baseline) / (target - baseline).
+// The length of a recurring goal's periods (DESIGN.md [kpi.goal] period).
+enum class PeriodKind { kWeek, kMonth, kQuarter, kYear };
+
+[[nodiscard]] std::string_view PeriodKindName(PeriodKind kind);
+[[nodiscard]] std::optional<PeriodKind> ParsePeriodKind(std::string_view name);
+
+// The first day of a fiscal year (fiscal_year_start = "04-01"); quarters start on the same
+// day of every third month from it. `day` is 1-28, so that every such date exists.
+struct MonthDay {
+  unsigned month = 1;
+  unsigned day = 1;
+
+  friend bool operator==(const MonthDay&, const MonthDay&) = default;
+};
+
+// [start, end): the end is the next period's start, i.e. the end of the period's last day.
+struct Period {
+  TimePoint start;
+  TimePoint end;
+
+  friend bool operator==(const Period&, const Period&) = default;
+};
+
+// The period holding `t`. Boundaries are local midnights in `tz` (nullptr: UTC), so a
+// period with a DST change is an hour shorter or longer; weeks start on Monday (ISO 8601);
+// months are calendar months; quarters and years start at `fiscal_year_start`.
+[[nodiscard]] Period PeriodAt(PeriodKind kind, MonthDay fiscal_year_start,
+                              const date::time_zone* tz, TimePoint t);
+
+// How people name the period starting at `start`: "2026-W45", "2026-11", "2026-Q4" and
+// "2026" for calendar quarters and years, "Q4 FY2026/27" and "FY2026/27" for fiscal ones.
+[[nodiscard]] std::string PeriodLabel(PeriodKind kind, MonthDay fiscal_year_start,
+                                      const date::time_zone* tz, TimePoint start);
+
+// p = (value - baseline) / (target - baseline). A target equal to the baseline (a carried
+// baseline that already sits on the target) reads as 1 at the target and 0 elsewhere.
 [[nodiscard]] double Progress(const DeadlineGoal& goal, double value);
 
 // e(t): the trajectory's progress at t, 0 before start and 1 from the deadline on; linear

@@ -19,8 +19,10 @@ class Ring {
 
   // Position 0 is the front.
   [[nodiscard]] const T& operator[](std::size_t i) const { return data_[(head_ + i) & Mask()]; }
+  [[nodiscard]] T& operator[](std::size_t i) { return data_[(head_ + i) & Mask()]; }
   [[nodiscard]] const T& front() const { return data_[head_]; }
   [[nodiscard]] const T& back() const { return (*this)[size_ - 1]; }
+  [[nodiscard]] T& back() { return (*this)[size_ - 1]; }
 
   void push_back(const T& value) {
     if (size_ == data_.size()) Reallocate(data_.empty() ? kMinCapacity : 2 * data_.size());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 namespace kpid::rules {
@@ -9,19 +10,33 @@ namespace {
 
 constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
 
-// Refit after this many removals beyond the number of samples held: the refit costs as
-// much as the samples held, so adding and removing stay O(1) amortized.
-constexpr std::size_t kRefitSlack = 64;
-
 // `t - window`, saturating instead of overflowing near the clock's minimum.
 TimePoint Cutoff(TimePoint t, Duration window) {
   if (t.time_since_epoch() < Duration::min() + window) return TimePoint(Duration::min());
   return t - window;
 }
 
+// The bucket a sample at `t` belongs to: buckets are cells of a grid from the epoch, so
+// which samples share one does not depend on where a series started (Assign() equals
+// adding one by one).
+std::int64_t Cell(TimePoint t, Duration span) {
+  const Duration::rep ticks = t.time_since_epoch().count();
+  const Duration::rep width = span.count();
+  return ticks / width - (ticks % width < 0 ? 1 : 0);
+}
+
 }  // namespace
 
-Series::Series(Duration forecast_window) : forecast_window_(forecast_window) {}
+Duration Series::BucketSpan(Duration window) {
+  return std::max(Duration(1), window / static_cast<Duration::rep>(kBucketsPerWindow));
+}
+
+Series::Series(Duration forecast_window)
+    : forecast_window_(forecast_window),
+      stats_span_(BucketSpan(kStatsWindow)),
+      forecast_span_(BucketSpan(std::max(forecast_window, Duration(0)))),
+      closed_min_(kNoValue),
+      closed_max_(kNoValue) {}
 
 double Series::X(TimePoint t) const {
   return std::chrono::duration<double>(t - fit_origin_).count();
@@ -32,33 +47,63 @@ bool Series::Add(const Sample& sample) {
   if (latest_ && sample.at < latest_->at) return false;
   previous_ = latest_;
   latest_ = sample;
-
-  const std::uint64_t seq = end_seq();
-  samples_.push_back(sample);
-  if (Forecasting()) {
-    if (fit_.Count() == 0) {
-      fit_origin_ = sample.at;
-      fit_offset_ = sample.value;
-    }
-    fit_.Add(X(sample.at), sample.value - fit_offset_);
-  } else {
-    forecast_begin_ = seq + 1;
-  }
-  stats_sum_ += sample.value;
-  while (!min_queue_.empty() && AtLow(min_queue_.back()).value >= sample.value) {
-    min_queue_.pop_back();
-  }
-  min_queue_.push_back(Low(seq));
-  while (!max_queue_.empty() && AtLow(max_queue_.back()).value <= sample.value) {
-    max_queue_.pop_back();
-  }
-  max_queue_.push_back(Low(seq));
+  AddToStats(sample);
+  if (Forecasting()) AddToForecast(sample);
   return true;
+}
+
+void Series::AddToStats(const Sample& sample) {
+  ++stats_count_;
+  stats_sum_ += sample.value;
+  if (!stats_.empty() && Cell(sample.at, stats_span_) == Cell(stats_.back().first, stats_span_)) {
+    StatsBucket& open = stats_.back();
+    open.last = sample.at;
+    ++open.count;
+    open.sum += sample.value;
+    open.min = std::min(open.min, sample.value);
+    open.max = std::max(open.max, sample.value);
+    return;
+  }
+  if (!stats_.empty()) {
+    // std::fmin/fmax take the other operand when one is NaN (no closed bucket yet).
+    closed_min_ = std::fmin(closed_min_, stats_.back().min);
+    closed_max_ = std::fmax(closed_max_, stats_.back().max);
+  }
+  stats_.push_back({.first = sample.at,
+                    .last = sample.at,
+                    .count = 1,
+                    .sum = sample.value,
+                    .min = sample.value,
+                    .max = sample.value});
+}
+
+void Series::AddToForecast(const Sample& sample) {
+  if (forecast_.empty()) {
+    fit_origin_ = sample.at;
+    fit_offset_ = sample.value;
+    fit_.Clear();
+  }
+  const double x = X(sample.at);
+  const double y = sample.value - fit_offset_;
+  fit_.Add(x, y);
+  if (!forecast_.empty() &&
+      Cell(sample.at, forecast_span_) == Cell(forecast_.back().first, forecast_span_)) {
+    ForecastBucket& open = forecast_.back();
+    open.last = sample.at;
+    open.fit.Add(x, y);
+    return;
+  }
+  ForecastBucket bucket{.first = sample.at, .last = sample.at, .fit = {}};
+  bucket.fit.Add(x, y);
+  forecast_.push_back(bucket);
 }
 
 void Series::Assign(std::span<const Sample> samples, TimePoint now) {
   *this = Series(forecast_window_);
-  const TimePoint cutoff = Cutoff(now, std::max(forecast_window_, kStatsWindow));
+  // A bucket still inside a window at `now` holds no sample older than one span before
+  // the window; older samples are in buckets that have left.
+  const Duration reach = std::max(forecast_window_ + forecast_span_, kStatsWindow + stats_span_);
+  const TimePoint cutoff = Cutoff(now, reach);
   auto first = std::partition_point(samples.begin(), samples.end(),
                                     [&](const Sample& s) { return s.at < cutoff; });
   // The last two samples are the latest and previous even when outside the windows.
@@ -68,74 +113,67 @@ void Series::Assign(std::span<const Sample> samples, TimePoint now) {
   Advance(now);
 }
 
-std::vector<Sample> Series::Held() const {
-  std::vector<Sample> held;
-  held.reserve(samples_.size());
-  for (std::size_t i = 0; i < samples_.size(); ++i) held.push_back(samples_[i]);
-  return held;
-}
-
 void Series::Advance(TimePoint now) {
-  const std::uint64_t end = end_seq();
   const TimePoint stats_cutoff = Cutoff(now, kStatsWindow);
-  while (stats_begin_ < end && At(stats_begin_).at < stats_cutoff) {
-    stats_sum_ -= At(stats_begin_).value;
-    if (min_queue_.front() == Low(stats_begin_)) min_queue_.pop_front();
-    if (max_queue_.front() == Low(stats_begin_)) max_queue_.pop_front();
-    ++stats_begin_;
-    ++removals_;
+  bool stats_left = false;
+  while (!stats_.empty() && stats_.front().last < stats_cutoff) {
+    stats_.pop_front();
+    stats_left = true;
   }
-  if (Forecasting()) {
-    const TimePoint forecast_cutoff = Cutoff(now, forecast_window_);
-    while (forecast_begin_ < end && At(forecast_begin_).at < forecast_cutoff) {
-      const Sample& s = At(forecast_begin_);
-      fit_.Remove(X(s.at), s.value - fit_offset_);
-      ++forecast_begin_;
-      ++removals_;
-    }
+  if (stats_left) RetotalStats();
+  if (!Forecasting()) return;
+  const TimePoint forecast_cutoff = Cutoff(now, forecast_window_);
+  bool forecast_left = false;
+  while (!forecast_.empty() && forecast_.front().last < forecast_cutoff) {
+    forecast_.pop_front();
+    forecast_left = true;
   }
-  const std::uint64_t keep_from = std::min(stats_begin_, forecast_begin_);
-  while (first_seq_ < keep_from) {
-    samples_.pop_front();
-    ++first_seq_;
-  }
-  const auto held = static_cast<std::size_t>(2 * end - stats_begin_ - forecast_begin_);
-  if (removals_ > held + kRefitSlack) Refit();
+  if (forecast_left) RetotalForecast();
 }
 
-void Series::Refit() {
-  removals_ = 0;
-  samples_.ShrinkIfSparse();
-  min_queue_.ShrinkIfSparse();
-  max_queue_.ShrinkIfSparse();
-  const std::uint64_t end = end_seq();
+void Series::RetotalStats() {
+  stats_.ShrinkIfSparse();
+  stats_count_ = 0;
   stats_sum_ = 0;
-  for (std::uint64_t seq = stats_begin_; seq < end; ++seq) stats_sum_ += At(seq).value;
-  fit_.Clear();
-  if (forecast_begin_ < end) {
-    fit_origin_ = At(forecast_begin_).at;
-    fit_offset_ = At(forecast_begin_).value;
-    for (std::uint64_t seq = forecast_begin_; seq < end; ++seq) {
-      fit_.Add(X(At(seq).at), At(seq).value - fit_offset_);
+  closed_min_ = closed_max_ = kNoValue;
+  for (std::size_t i = 0; i < stats_.size(); ++i) {
+    const StatsBucket& bucket = stats_[i];
+    stats_count_ += bucket.count;
+    stats_sum_ += bucket.sum;
+    if (i + 1 < stats_.size()) {
+      closed_min_ = std::fmin(closed_min_, bucket.min);
+      closed_max_ = std::fmax(closed_max_, bucket.max);
     }
+  }
+}
+
+void Series::RetotalForecast() {
+  forecast_.ShrinkIfSparse();
+  fit_.Clear();
+  if (forecast_.empty()) return;
+  const double shift = X(forecast_.front().first);
+  fit_origin_ = forecast_.front().first;
+  for (std::size_t i = 0; i < forecast_.size(); ++i) {
+    forecast_[i].fit.Translate(-shift, 0);
+    fit_.Merge(forecast_[i].fit);
   }
 }
 
 Series::Stats Series::Last7Days() const {
   Stats stats;
-  stats.count = static_cast<std::size_t>(end_seq() - stats_begin_);
+  stats.count = stats_count_;
   if (stats.count == 0) {
     stats.avg = stats.min = stats.max = kNoValue;
     return stats;
   }
   stats.avg = stats_sum_ / static_cast<double>(stats.count);
-  stats.min = AtLow(min_queue_.front()).value;
-  stats.max = AtLow(max_queue_.front()).value;
+  stats.min = std::fmin(closed_min_, stats_.back().min);
+  stats.max = std::fmax(closed_max_, stats_.back().max);
   return stats;
 }
 
 bool Series::HasForecastLine() const {
-  return ForecastSamples() >= kMinForecastSamples && At(forecast_begin_).at != At(end_seq() - 1).at;
+  return fit_.Count() >= kMinForecastSamples && forecast_.front().first != forecast_.back().last;
 }
 
 std::optional<double> Series::ForecastAt(TimePoint t) const {

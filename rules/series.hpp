@@ -1,14 +1,13 @@
 // The sample history of one KPI as goal evaluation reads it: the latest and previous
 // value, a least-squares line over the forecast window and avg/min/max over the last 7
 // days, kept up to date as samples arrive and age, so that evaluating never rescans the
-// history.
+// history, in memory bounded by the windows' bucket count whatever the sample rate.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
-#include <vector>
 
 #include "rules/forecast.hpp"
 #include "rules/goal.hpp"
@@ -23,14 +22,21 @@ struct Sample {
   friend bool operator==(const Sample&, const Sample&) = default;
 };
 
-// A sample is inside a window of length w at time t when t - at <= w. Add() and
-// Advance() cost O(1) amortized (monotonic queues for min and max; running means and
-// co-moments refitted from the held samples after as many removals as samples held, which
-// bounds the rounding drift). Holds the samples of the longer of the two windows.
+// Each window is kept as buckets: cells of BucketSpan(window) = window / kBucketsPerWindow
+// on a grid from the epoch, each holding the exact sums the statistics need (count, sum,
+// min and max for the 7 days; the least-squares moments for the forecast). Memory is
+// bounded by the window, not by how often samples arrive, and the sums are exact; only the
+// edge is coarse: a bucket leaves a window of length w at time t when its newest sample
+// has t - at > w, so the bucket's older samples stay up to one span longer. Samples in
+// separate cells are windowed exactly. Add() and Advance() cost O(1) amortized.
 // Not thread-safe.
 class Series {
  public:
   static constexpr Duration kStatsWindow = 7 * kDay;
+  // A window touches at most this + 2 cells, which fits a ring of 128.
+  static constexpr std::size_t kBucketsPerWindow = 120;
+  // The width of a window's buckets; at least 1 ns.
+  [[nodiscard]] static Duration BucketSpan(Duration window);
 
   // A zero or negative `forecast_window` keeps no forecast.
   explicit Series(Duration forecast_window = Duration::zero());
@@ -41,7 +47,7 @@ class Series {
   bool Add(const Sample& sample);
 
   // Replaces the content with `samples` (oldest first), as if added one by one and then
-  // advanced to `now`, without holding those that are already outside both windows.
+  // advanced to `now`, skipping those that are already outside both windows.
   void Assign(std::span<const Sample> samples, TimePoint now);
 
   // Drops what left the windows at `now`. Time only moves forward here: an earlier `now`
@@ -73,51 +79,54 @@ class Series {
   // When the same line reaches `value`; nullopt when it is flat or the instant is not
   // representable.
   [[nodiscard]] std::optional<TimePoint> ForecastTimeAt(double value) const;
-  [[nodiscard]] std::size_t ForecastSamples() const {
-    return static_cast<std::size_t>(end_seq() - forecast_begin_);
-  }
+  [[nodiscard]] std::size_t ForecastSamples() const { return fit_.Count(); }
   [[nodiscard]] Duration ForecastWindow() const { return forecast_window_; }
-
-  // The samples held for the windows, oldest first; Latest() and Previous() may be older
-  // and not among them. For merging older samples in with Assign().
-  [[nodiscard]] std::vector<Sample> Held() const;
+  // Buckets held, both windows together (for tests and memory accounting).
+  [[nodiscard]] std::size_t Buckets() const { return stats_.size() + forecast_.size(); }
 
  private:
-  [[nodiscard]] std::uint64_t end_seq() const { return first_seq_ + samples_.size(); }
-  [[nodiscard]] const Sample& At(std::uint64_t seq) const {
-    return samples_[static_cast<std::size_t>(seq - first_seq_)];
-  }
-  // The queues hold the low 32 bits of sequence numbers: the window never holds 2^32.
-  [[nodiscard]] static std::uint32_t Low(std::uint64_t seq) {
-    return static_cast<std::uint32_t>(seq);
-  }
-  [[nodiscard]] const Sample& AtLow(std::uint32_t low) const {
-    return samples_[static_cast<std::uint32_t>(low - Low(first_seq_))];
-  }
+  struct StatsBucket {
+    TimePoint first;
+    TimePoint last;
+    std::size_t count = 0;
+    double sum = 0;
+    double min = 0;
+    double max = 0;
+  };
+  struct ForecastBucket {
+    TimePoint first;
+    TimePoint last;
+    LinearFit fit;  // in the series' coordinates: X() and value - fit_offset_
+  };
+
   [[nodiscard]] double X(TimePoint t) const;
   // At least kMinForecastSamples in the window, not all at one instant.
   [[nodiscard]] bool HasForecastLine() const;
   [[nodiscard]] bool Forecasting() const { return forecast_window_ > Duration::zero(); }
-  void Refit();
+  void AddToStats(const Sample& sample);
+  void AddToForecast(const Sample& sample);
+  // Recomputes the totals from the buckets after some left, which also keeps rounding from
+  // accumulating; moves the forecast's origin to its oldest bucket.
+  void RetotalStats();
+  void RetotalForecast();
 
   Duration forecast_window_;
-  // Samples by sequence number: samples_[0] has first_seq_. Those before forecast_begin_
-  // are outside the forecast window, those before stats_begin_ outside the 7 days.
-  internal::Ring<Sample> samples_;
-  std::uint64_t first_seq_ = 0;
-  std::uint64_t forecast_begin_ = 0;
-  std::uint64_t stats_begin_ = 0;
+  Duration stats_span_;  // the longest a bucket may span, per window
+  Duration forecast_span_;
 
-  // x: seconds since fit_origin_, y: value - fit_offset_. Both origins are a sample of the
-  // window, so x and y stay on the scale of the window's spread, not of epoch seconds or of
-  // the values' magnitude, where the running means would lose digits.
-  LinearFit fit_;
+  internal::Ring<StatsBucket> stats_;  // oldest first; the last one takes new samples
+  std::size_t stats_count_ = 0;
+  double stats_sum_ = 0;
+  double closed_min_ = 0;  // over all buckets but the last; NaN when there is none
+  double closed_max_ = 0;
+
+  // x: seconds since fit_origin_, y: value - fit_offset_. The origin moves to the oldest
+  // bucket as buckets leave, so x and y stay on the scale of the window's spread, not of
+  // epoch seconds or of the values' magnitude, where the sums would lose digits.
+  internal::Ring<ForecastBucket> forecast_;
+  LinearFit fit_;  // all of forecast_
   TimePoint fit_origin_;
   double fit_offset_ = 0;
-  double stats_sum_ = 0;
-  internal::Ring<std::uint32_t> min_queue_;  // values increase front to back
-  internal::Ring<std::uint32_t> max_queue_;  // values decrease front to back
-  std::size_t removals_ = 0;                 // since the last Refit()
 
   std::optional<Sample> latest_;
   std::optional<Sample> previous_;

@@ -19,6 +19,7 @@
 #include "daemon/config/secret.hpp"
 #include "rules/active_time.hpp"
 #include "rules/cron.hpp"
+#include "rules/goal.hpp"
 #include "rules/status.hpp"
 #include "rules/time_spec.hpp"
 
@@ -79,6 +80,16 @@ struct Milestone {
   Location where;
 };
 
+// [[kpi.goal.escalate]]: while the goal is off_track or missed and the deadline is at most
+// `within` away (or past), the KPI's alerts also go to `receivers`, repeated every
+// `repeat_interval` (the shortest of the active entries naming a receiver).
+struct Escalation {
+  Duration within = 0s;
+  std::vector<std::string> receivers;
+  Duration repeat_interval = 1h;
+  Location where;
+};
+
 struct DeadlineGoal {
   double baseline = 0;
   double target = 0;
@@ -93,6 +104,13 @@ struct DeadlineGoal {
   // while the likelihood of reaching the target in time is below this.
   std::optional<double> likelihood_below;
   Location likelihood_below_where;
+  // A recurring goal (period = "month", ...): start and deadline are the current period's,
+  // not configured, and there are no milestones.
+  std::optional<rules::PeriodKind> period;
+  rules::MonthDay fiscal_year_start;
+  // baseline = "carry": each period starts from the previous period's closing value.
+  bool carry_baseline = false;
+  std::vector<Escalation> escalations;
 };
 
 struct BandGoal {

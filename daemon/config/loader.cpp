@@ -25,6 +25,20 @@ namespace {
 
 std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+// "MM-DD" with a day from 1 to 28.
+std::optional<rules::MonthDay> ParseMonthDay(std::string_view text) {
+  auto digit = [&](std::size_t i) { return text[i] >= '0' && text[i] <= '9'; };
+  if (text.size() != 5 || text[2] != '-' || !digit(0) || !digit(1) || !digit(3) || !digit(4)) {
+    return std::nullopt;
+  }
+  auto number = [&](std::size_t i) {
+    return static_cast<unsigned>((text[i] - '0') * 10 + (text[i + 1] - '0'));
+  };
+  const rules::MonthDay day{number(0), number(3)};
+  if (day.month < 1 || day.month > 12 || day.day < 1 || day.day > 28) return std::nullopt;
+  return day;
+}
+
 bool IsValidObjectName(std::string_view name) {
   if (name.empty()) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
@@ -381,7 +395,8 @@ class Loader {
     TableReader r(t, "[kpi.goal]", diags_, env_);
     Goal goal;
     goal.where = r.Here();
-    bool deadline = r.Has("target") || r.Has("deadline") || r.Has("baseline") || r.Has("start");
+    bool deadline = r.Has("target") || r.Has("deadline") || r.Has("baseline") || r.Has("start") ||
+                    r.Has("period");
     bool band = r.Has("min") || r.Has("max") || r.Has("warn_min") || r.Has("warn_max");
     if (deadline && band) {
       r.ErrorHere(
@@ -400,12 +415,69 @@ class Loader {
     bool ok = true;
     if (deadline) {
       DeadlineGoal g;
-      auto baseline = r.Number("baseline", Need::kRequired);
+      const bool periodic = r.Has("period");
+      if (periodic) {
+        if (auto text = r.Raw("period")) {
+          g.period = rules::ParsePeriodKind(*text);
+          if (!g.period) {
+            r.Error("period", "\"period\": " + Quote(*text) +
+                                  " is not a period; expected week, month, quarter or year");
+          }
+        }
+        ok = g.period.has_value();
+      }
+      if (r.Has("fiscal_year_start")) {
+        if (auto text = r.Raw("fiscal_year_start")) {
+          if (auto day = ParseMonthDay(*text)) {
+            g.fiscal_year_start = *day;
+          } else {
+            r.Error("fiscal_year_start",
+                    "\"fiscal_year_start\" must be MM-DD with a day from 01 to 28 (so that "
+                    "every fiscal quarter starts on a date each month has), e.g. \"04-01\"");
+            ok = false;
+          }
+          if (!periodic) {
+            r.Error("fiscal_year_start", "\"fiscal_year_start\" needs \"period\"");
+            ok = false;
+          }
+        } else {
+          ok = false;
+        }
+      }
+      std::optional<double> baseline;
+      if (const toml::node* b = t.get("baseline"); b != nullptr && b->is_string()) {
+        const std::optional<std::string> text = r.Raw("baseline");
+        if (text != "carry") {
+          r.Error("baseline", "\"baseline\" must be a number or \"carry\"");
+        } else if (!periodic) {
+          r.Error("baseline",
+                  "baseline = \"carry\" needs \"period\": it carries the previous period's "
+                  "closing value");
+        } else {
+          g.carry_baseline = true;
+          baseline = 0;  // not used: each period's baseline comes from the data
+        }
+      } else {
+        baseline = r.Number("baseline", Need::kRequired);
+      }
       auto target = r.Number("target", Need::kRequired);
-      auto start = r.Time("start", Need::kRequired);
-      auto end = r.Time("deadline", Need::kRequired);
-      ok = baseline && target && start && end;
-      if (baseline && target && *baseline == *target) {
+      std::optional<rules::TimeSpec> start;
+      std::optional<rules::TimeSpec> end;
+      if (periodic) {
+        for (std::string_view key : {"start", "deadline"}) {
+          if (!r.Has(key)) continue;
+          (void)r.Time(key);
+          r.Error(key, Quote(key) +
+                           " cannot be used with \"period\": a recurring goal's start and "
+                           "deadline are those of its current period");
+          ok = false;
+        }
+      } else {
+        start = r.Time("start", Need::kRequired);
+        end = r.Time("deadline", Need::kRequired);
+      }
+      ok = ok && baseline && target && (periodic || (start && end));
+      if (baseline && target && !g.carry_baseline && *baseline == *target) {
         r.Error("target",
                 "\"target\" must differ from \"baseline\" (progress is measured between them)");
         ok = false;
@@ -442,11 +514,20 @@ class Loader {
       if (ok) {
         g.baseline = *baseline;
         g.target = *target;
-        g.start = *start;
-        g.deadline = *end;
+        if (!periodic) {
+          g.start = *start;
+          g.deadline = *end;
+        }
       }
       for (const toml::table* mt : r.Tables("milestone")) {
         TableReader m(*mt, "[[kpi.goal.milestone]]", diags_, env_);
+        if (periodic) {
+          m.ErrorHere(
+              "a recurring goal (\"period\") cannot have milestones: they name fixed dates");
+          m.ConsumeAll();
+          ok = false;
+          continue;
+        }
         auto at = m.Time("at", Need::kRequired);
         auto value = m.Number("value", Need::kRequired);
         m.Finish();
@@ -463,6 +544,26 @@ class Loader {
           continue;
         }
         g.milestones.push_back({*at, *value, m.Here()});
+      }
+      for (const toml::table* et : r.Tables("escalate")) {
+        TableReader e(*et, "[[kpi.goal.escalate]]", diags_, env_);
+        Escalation esc;
+        esc.where = e.Here();
+        auto within = e.Dur("within", Need::kRequired, 1s);
+        bool entry_ok = within.has_value();
+        entry_ok = Receivers(e, esc.receivers) && entry_ok;
+        if (auto d = e.Dur("repeat_interval", Need::kOptional, 1s)) {
+          esc.repeat_interval = *d;
+        } else if (e.Has("repeat_interval")) {
+          entry_ok = false;
+        }
+        e.Finish();
+        if (!entry_ok) {
+          ok = false;
+          continue;
+        }
+        esc.within = *within;
+        g.escalations.push_back(std::move(esc));
       }
       goal.kind = std::move(g);
       goal.notify_on = {rules::Status::kOffTrack, rules::Status::kMissed, rules::Status::kNoData};
@@ -488,6 +589,14 @@ class Loader {
           ok = false;
         }
         prev = std::make_pair(key, *value);
+      }
+      for (const toml::table* et : r.Tables("escalate")) {
+        TableReader e(*et, "[[kpi.goal.escalate]]", diags_, env_);
+        e.ErrorHere(
+            "a band goal has no deadline to escalate before; [[kpi.goal.escalate]] needs a "
+            "deadline goal (target and deadline, or period)");
+        e.ConsumeAll();
+        ok = false;
       }
       goal.kind = g;
       goal.notify_on = {rules::Status::kOffTrack, rules::Status::kNoData};

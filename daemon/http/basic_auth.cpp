@@ -123,46 +123,58 @@ bool BasicAuth::Bcrypt(std::string_view password, const std::string& hash) const
   return ok;
 }
 
-bool BasicAuth::Verify(std::string_view authorization) const {
+bool BasicAuth::Parse(std::string_view authorization, Credentials& out) const {
   if (users_.empty() || !StartsWithNoCase(authorization, "Basic ")) return false;
   std::string_view encoded = authorization.substr(6);
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
   std::optional<std::string> decoded = DecodeBase64(encoded);
   if (!decoded) return false;
-  const std::size_t colon = decoded->find(':');
-  if (colon == std::string::npos) {
-    OPENSSL_cleanse(decoded->data(), decoded->size());
-    return false;
-  }
-  const std::string_view user(decoded->data(), colon);
-  const std::string_view password = std::string_view(*decoded).substr(colon + 1);
-  auto it = users_.find(user);
-  const bool known = it != users_.end();
+  // Swapped, not moved: a moved-from short string keeps its characters.
+  out.decoded.swap(*decoded);
+  const std::size_t colon = out.decoded.find(':');
+  if (colon == std::string::npos) return false;
+  out.user = std::string_view(out.decoded).substr(0, colon);
+  out.password = std::string_view(out.decoded).substr(colon + 1);
+  auto it = users_.find(out.user);
+  out.known = it != users_.end();
   // An unknown user is checked against some hash too (and then refused), so that it
   // takes as long as a known one.
-  const std::string& hash = known ? it->second : users_.begin()->second;
-  const std::string key = Digest({user, password, hash});
-  bool ok = false;
-  {
+  out.hash = out.known ? &it->second : &users_.begin()->second;
+  out.key = Digest({out.user, out.password, *out.hash});
+  return true;
+}
+
+bool BasicAuth::Cached(const Credentials& credentials) const {
+  const std::lock_guard lock(mutex_);
+  return credentials.known && !credentials.key.empty() && verified_.contains(credentials.key);
+}
+
+std::optional<bool> BasicAuth::VerifyCached(std::string_view authorization) const {
+  Credentials credentials;
+  if (!Parse(authorization, credentials)) return false;
+  if (Cached(credentials)) return true;
+  return std::nullopt;
+}
+
+bool BasicAuth::Verify(std::string_view authorization) const {
+  Credentials credentials;
+  if (!Parse(authorization, credentials)) return false;
+  if (Cached(credentials)) return true;
+  const bool ok = Bcrypt(credentials.password, *credentials.hash) && credentials.known;
+  if (ok && !credentials.key.empty()) {
     const std::lock_guard lock(mutex_);
-    ok = known && !key.empty() && verified_.contains(key);
-  }
-  if (!ok) {
-    ok = Bcrypt(password, hash) && known;
-    if (ok && !key.empty()) {
-      const std::lock_guard lock(mutex_);
-      if (verified_.insert(key).second) {
-        order_.push_back(key);
-        if (order_.size() > kMaxCached) {
-          verified_.erase(order_.front());
-          order_.pop_front();
-        }
+    if (verified_.insert(credentials.key).second) {
+      order_.push_back(credentials.key);
+      if (order_.size() > kMaxCached) {
+        verified_.erase(order_.front());
+        order_.pop_front();
       }
     }
   }
-  OPENSSL_cleanse(decoded->data(), decoded->size());
   return ok;
 }
+
+BasicAuth::Credentials::~Credentials() { OPENSSL_cleanse(decoded.data(), decoded.size()); }
 
 }  // namespace kpid::http

@@ -19,6 +19,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -60,6 +61,18 @@ struct Tracked {
   // From a complete request until its response is sent; Stop() lets such a connection
   // finish instead of closing it.
   bool responding = false;
+};
+
+// Counts itself in `count` while it lives.
+class CountWhileAlive {
+ public:
+  explicit CountWhileAlive(std::size_t& count) : count_(count) { ++count_; }
+  ~CountWhileAlive() { --count_; }
+  CountWhileAlive(const CountWhileAlive&) = delete;
+  CountWhileAlive& operator=(const CountWhileAlive&) = delete;
+
+ private:
+  std::size_t& count_;
 };
 
 // Stream is beast::tcp_stream or TlsStream.
@@ -169,7 +182,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   error_code Listen(const tcp::endpoint& endpoint);
   void StopNow();
-  Response Answer(const Request& req) const;
+  asio::awaitable<Response> Answer(const Request& req);
 
   static asio::awaitable<void> AcceptLoop(std::shared_ptr<Impl> self);
   static asio::awaitable<void> Session(std::shared_ptr<Impl> self, tcp::socket socket);
@@ -189,6 +202,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   tcp::acceptor acceptor;
   bool stopped = false;
   std::list<Tracked*> connections;
+  std::size_t deferred_checks = 0;  // waiting for or running on `worker`
+  // Declared last: destroyed (joined) first, before anything its checks might use.
+  asio::thread_pool worker{1};
 };
 
 error_code Server::Impl::Listen(const tcp::endpoint& endpoint) {
@@ -222,22 +238,35 @@ void Server::Impl::StopNow() {
   }
 }
 
-Response Server::Impl::Answer(const Request& req) const {
-  try {
-    if (options.gate) {
-      if (std::optional<Response> refused = options.gate(req)) return std::move(*refused);
-    }
-    return router.Dispatch(req);
-  } catch (...) {
-    // The handler's failure stays with this request; the daemon keeps serving.
-    return JsonError(req, bhttp::status::internal_server_error, "internal error");
-  }
-}
-
 // GCC 12 with -O1 and sanitizers wrongly reports -Wmismatched-new-delete where a coroutine
 // frame is freed through asio's sized operator delete.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+asio::awaitable<Response> Server::Impl::Answer(const Request& req) {
+  try {
+    GateResult verdict = options.gate ? options.gate(req) : GateResult{};
+    if (Response* refused = std::get_if<Response>(&verdict)) co_return std::move(*refused);
+    if (DeferredCheck* check = std::get_if<DeferredCheck>(&verdict)) {
+      if (deferred_checks >= options.max_deferred_checks) {
+        Response busy =
+            JsonError(req, bhttp::status::too_many_requests, "too many credential checks waiting");
+        busy.set(bhttp::field::retry_after, "1");
+        co_return busy;
+      }
+      const CountWhileAlive waiting(deferred_checks);
+      // On the worker thread; the completion resumes this coroutine on the io thread.
+      const bool passes = co_await asio::co_spawn(
+          worker, [&check]() -> asio::awaitable<bool> { co_return check->passes(); },
+          asio::use_awaitable);
+      if (!passes) co_return std::move(check->refusal);
+    }
+    co_return router.Dispatch(req);
+  } catch (...) {
+    // The handler's failure stays with this request; the daemon keeps serving.
+  }
+  co_return JsonError(req, bhttp::status::internal_server_error, "internal error");
+}
 
 asio::awaitable<void> Server::Impl::AcceptLoop(std::shared_ptr<Impl> self) {
   for (;;) {
@@ -329,7 +358,7 @@ asio::awaitable<void> Server::Impl::Serve(Connection<Stream>& conn, beast::flat_
 
     conn.responding = true;
     const Request req = parser.release();
-    Response res = Answer(req);
+    Response res = co_await Answer(req);
     const bool keep_alive = req.keep_alive() && res.keep_alive() && !stopped;
     Finalize(req, res, keep_alive);
     conn.tcp->expires_after(opts.write_timeout);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,6 +20,17 @@
 #include "daemon/http/router.hpp"
 
 namespace kpid::http {
+
+// A check too slow for the io thread (bcrypt): `passes` runs on the server's worker thread,
+// owning or borrowing only what outlives the request; `refusal` is sent when it fails.
+struct DeferredCheck {
+  std::function<bool()> passes;
+  Response refusal;
+};
+
+// A gate's answer: let the request through (monostate), refuse it with this response, or
+// decide on the worker thread.
+using GateResult = std::variant<std::monostate, Response, DeferredCheck>;
 
 struct ServerOptions {
   std::size_t max_body_bytes = 1 << 20;     // larger request bodies get 413
@@ -36,9 +48,12 @@ struct ServerOptions {
   // against request_timeout. A plain HTTP request gets a 400 that says so. Shared, not
   // changed once the Server runs.
   std::shared_ptr<boost::asio::ssl::context> tls = nullptr;
-  // Runs on the io thread before routing, for every request; a response it returns is
-  // sent instead of routing (e.g. 401). Must not throw.
-  std::function<std::optional<Response>(const Request&)> gate = nullptr;
+  // Runs on the io thread before routing, for every request, and must be quick: a check
+  // that takes long is returned as a DeferredCheck. Must not throw.
+  std::function<GateResult(const Request&)> gate = nullptr;
+  // Deferred checks run one at a time on one worker thread, so a flood of wrong passwords
+  // costs at most one core; beyond this many waiting, requests get 429 at once.
+  std::size_t max_deferred_checks = 32;
 };
 
 // A server context for a PEM certificate chain and private key: TLS 1.2 or newer, no

@@ -186,7 +186,19 @@ std::string AlertTitle(const Alert& alert) {
   return "KPI";
 }
 
+std::string_view EscalationNote(const Alert& alert) {
+  if (!alert.firing) return {};
+  return Annotation(alert.annotations, "escalation");
+}
+
 std::string Headline(const Alert& alert) {
+  if (const std::string_view note = EscalationNote(alert); !note.empty()) {
+    return OneLine(note) + ": " + PlainHeadline(alert);
+  }
+  return PlainHeadline(alert);
+}
+
+std::string PlainHeadline(const Alert& alert) {
   const std::string title = AlertTitle(alert);
   const std::string_view status = alert.Label("status");
   if (const std::string_view rule = RuleName(alert); !rule.empty()) {
@@ -244,6 +256,12 @@ std::string Subject(const Notification& n) {
     const Alert& a = n.alerts.front();
     subject += Headline(a) + ": " + ValueSummary(a.figures);
   } else {
+    for (const Alert& a : n.alerts) {
+      if (const std::string_view note = EscalationNote(a); !note.empty()) {
+        subject += OneLine(note) + ": ";
+        break;
+      }
+    }
     if (std::string group = OneLine(LabelsText(n.group_labels, false)); !group.empty()) {
       subject += group + ": ";
     }

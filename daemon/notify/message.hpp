@@ -24,8 +24,17 @@ namespace kpid::notify {
 
 // What happened, in one line and without figures: "Quarterly revenue is off track",
 // "Quarterly revenue is no longer off track", "Signups: Signups dropped by 30%" (a rule's
-// summary). Control characters (newlines) are replaced by spaces.
+// summary). Control characters (newlines) are replaced by spaces. An escalated firing
+// alert's starts with its EscalationNote(): "Escalated: 12 days to the deadline: ...".
 [[nodiscard]] std::string Headline(const Alert& alert);
+
+// Headline() without the escalation note.
+[[nodiscard]] std::string PlainHeadline(const Alert& alert);
+
+// The note a firing alert carries while its goal is escalated near the deadline
+// ("Escalated: 12 days to the deadline"; the "escalation" annotation), "" otherwise.
+// Headline() and Subject() start with it.
+[[nodiscard]] std::string_view EscalationNote(const Alert& alert);
 
 // The value against the goal: "400000 EUR of 1200000 EUR target (expected 650000 EUR by
 // now)", "0.035 (goal: at most 0.03)", "no value".

@@ -51,9 +51,55 @@ std::vector<std::size_t> MatchRoutes(const std::vector<config::Route>& routes,
   return matched;
 }
 
+ActiveEscalation EscalationAt(const KpiView& view, TimePoint now) {
+  ActiveEscalation out;
+  if (view.config == nullptr || !view.config->goal || !view.spec.goal) return out;
+  const auto* config = std::get_if<config::DeadlineGoal>(&view.config->goal->kind);
+  const auto* goal = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind);
+  if (config == nullptr || goal == nullptr || config->escalations.empty()) return out;
+  const std::optional<rules::Status> status = view.evaluation.status;
+  if (!view.evaluation.judged ||
+      (status != rules::Status::kOffTrack && status != rules::Status::kMissed)) {
+    return out;
+  }
+  // A recurring goal's deadline is known once its period is.
+  if (config->period && !view.period) return out;
+  const TimePoint deadline = goal->deadline;
+  for (const config::Escalation& e : config->escalations) {
+    if (now < deadline - e.within) continue;
+    for (const std::string& receiver : e.receivers) {
+      auto [it, inserted] = out.repeat.emplace(receiver, e.repeat_interval);
+      if (!inserted) it->second = std::min<SysDuration>(it->second, e.repeat_interval);
+    }
+  }
+  if (out.repeat.empty()) return out;
+  if (now >= deadline) {
+    out.text = "Escalated: the deadline has passed";
+  } else {
+    const auto days = std::chrono::ceil<std::chrono::days>(deadline - now).count();
+    out.text =
+        "Escalated: " + std::to_string(days) + (days == 1 ? " day" : " days") + " to the deadline";
+  }
+  return out;
+}
+
+std::vector<std::string> EscalationReceivers(const config::Kpi& kpi) {
+  std::vector<std::string> out;
+  if (!kpi.goal) return out;
+  const auto* goal = std::get_if<config::DeadlineGoal>(&kpi.goal->kind);
+  if (goal == nullptr) return out;
+  for (const config::Escalation& e : goal->escalations) {
+    for (const std::string& receiver : e.receivers) {
+      if (std::find(out.begin(), out.end(), receiver) == out.end()) out.push_back(receiver);
+    }
+  }
+  return out;
+}
+
 // One group's notification in the making.
 struct Notifier::Batch {
-  std::size_t route = 0;
+  std::optional<std::size_t> route;       // nullopt: an escalation's
+  const config::Route* timing = nullptr;  // group_wait, group_interval, active_time
   std::string receiver;
   std::string key;
   Labels group_labels;
@@ -206,7 +252,24 @@ void Notifier::Reconcile(TimePoint now) {
     last_silence_prune_ = now;
   }
   std::map<std::string, Batch> batches;
+  const auto add = [&](const std::string& key, const config::Route& timing, Labels group_labels,
+                       std::optional<std::size_t> route, const std::string& receiver, Alert alert,
+                       store::NoticeRow notice, bool due) {
+    Batch& batch = batches[key];
+    if (batch.key.empty()) {
+      batch.route = route;
+      batch.timing = &timing;
+      batch.receiver = receiver;
+      batch.key = key;
+      batch.group_labels = std::move(group_labels);
+    }
+    batch.alerts.push_back(std::move(alert));
+    batch.notices.push_back(std::move(notice));
+    batch.due = batch.due || due;
+  };
   for (const KpiView& view : engine_->kpis()) {
+    const ActiveEscalation escalation = EscalationAt(view, now);
+    const std::vector<std::string> escalation_receivers = EscalationReceivers(*view.config);
     for (const AlertView& alert : view.alerts) {
       const bool firing = alert.state.phase == rules::AlertPhase::kFiring;
       // Most alerts are quiet and were never told: nothing to route.
@@ -218,40 +281,79 @@ void Notifier::Reconcile(TimePoint now) {
                                                alert.state.status, view.config->labels);
       if (firing && silences_.Silenced(labels, now)) continue;
       const std::vector<std::size_t> routes = MatchRoutes(config_->routes, labels);
-      if (routes.empty()) {
+      if (routes.empty() && escalation.repeat.empty()) {
         if (firing && unrouted_logged_.insert(alert.id).second) {
           unrouted_.Increment();
           log::Warn("alert fires but no route matches it; nobody is told", {{"alert", alert.id}});
         }
-        continue;
       }
+      // Whether `receiver` is due a message about this alert, given what it was last told.
+      const auto is_due = [&](const std::string& receiver, SysDuration repeat) {
+        auto told = notices_.find({alert.id, receiver});
+        const bool told_firing = told != notices_.end() && told->second.firing;
+        return !firing || !told_firing || told->second.status != status ||
+               told->second.severity != severity ||
+               (repeat > SysDuration::zero() && now - told->second.at >= repeat);
+      };
+      const auto escalated_alert = [&](bool alert_firing) {
+        Alert a = MakeAlert(view, alert, alert_firing, now);
+        if (alert_firing) a.annotations.emplace_back("escalation", escalation.text);
+        return a;
+      };
+      std::set<std::string, std::less<>> routed;
       for (std::size_t r : routes) {
         const config::Route& route = config_->routes[r];
         for (const std::string& receiver : route.receivers) {
+          routed.insert(receiver);
           auto told = notices_.find({alert.id, receiver});
           const bool told_firing = told != notices_.end() && told->second.firing;
           if (!firing && !told_firing) continue;  // nothing to tell, nothing to take back
-          const SysDuration repeat = RepeatInterval(route, receiver);
-          const bool due = !firing || !told_firing || told->second.status != status ||
-                           told->second.severity != severity ||
-                           (repeat > SysDuration::zero() && now - told->second.at >= repeat);
+          SysDuration repeat = RepeatInterval(route, receiver);
+          // A receiver the route and an active escalation both name: one message, repeated
+          // as often as the escalation asks.
+          const auto esc = escalation.repeat.find(receiver);
+          const bool escalated = firing && esc != escalation.repeat.end();
+          if (escalated) {
+            repeat = repeat == SysDuration::zero() ? esc->second : std::min(repeat, esc->second);
+          }
           Labels group_labels;
           for (const std::string& name : route.group_by) {
             group_labels.emplace_back(name, std::string(LabelValue(labels, name)));
           }
           const std::string key =
               std::to_string(r) + "/" + receiver + ":" + GroupLabelsText(group_labels);
-          Batch& batch = batches[key];
-          if (batch.key.empty()) {
-            batch.route = r;
-            batch.receiver = receiver;
-            batch.key = key;
-            batch.group_labels = std::move(group_labels);
-          }
-          batch.alerts.push_back(MakeAlert(view, alert, firing, now));
-          batch.notices.push_back({receiver, alert.id, firing, status, severity, now});
-          batch.due = batch.due || due;
+          add(key, route, std::move(group_labels), r, receiver,
+              escalated ? escalated_alert(true) : MakeAlert(view, alert, firing, now),
+              {receiver, alert.id, firing, status, severity, now}, is_due(receiver, repeat));
         }
+      }
+      // Escalation receivers no route gave this alert: told while the escalation holds,
+      // then told it is resolved (the alert resolved, the status eased, the window moved).
+      // Grouped per KPI and receiver, timed like the alert's first route.
+      const config::Route& timing = routes.empty() ? default_timing_ : config_->routes[routes[0]];
+      for (const std::string& receiver : escalation_receivers) {
+        if (routed.contains(receiver)) continue;
+        const auto esc = escalation.repeat.find(receiver);
+        const bool active = firing && esc != escalation.repeat.end();
+        auto told = notices_.find({alert.id, receiver});
+        const bool told_firing = told != notices_.end() && told->second.firing;
+        if (!active && !told_firing) continue;
+        Labels group_labels = {{"kpi", view.config->name}};
+        const std::string key = "escalate/" + receiver + ":" + GroupLabelsText(group_labels);
+        SysDuration repeat = SysDuration::zero();
+        if (active) {
+          repeat = esc->second;
+          const config::Receiver* rec = config_->FindReceiver(receiver);
+          if (rec != nullptr && rec->type == "alertmanager") {
+            repeat = std::min<SysDuration>(repeat, kAlertmanagerResend);
+          }
+        }
+        Alert a = active ? escalated_alert(true) : MakeAlert(view, alert, false, now);
+        // Still firing, but no longer escalated: resolved for this receiver as of now.
+        if (!active && firing) a.ends_at = now;
+        add(key, timing, std::move(group_labels), std::nullopt, receiver, std::move(a),
+            {receiver, alert.id, active, status, severity, now},
+            active ? is_due(receiver, repeat) : true);
       }
     }
   }
@@ -261,7 +363,7 @@ void Notifier::Reconcile(TimePoint now) {
   for (auto& [key, batch] : batches) {
     Group group = groups_.contains(key) ? groups_[key] : Group{};
     if (batch.due) {
-      const config::Route& route = config_->routes[batch.route];
+      const config::Route& route = *batch.timing;
       if (!group.due_since) group.due_since = now;
       TimePoint at = group.last_sent
                          ? std::max(*group.due_since, *group.last_sent + route.group_interval)
@@ -292,14 +394,15 @@ void Notifier::Reconcile(TimePoint now) {
 }
 
 void Notifier::Flush(Batch& batch, TimePoint now) {
-  const config::Route& route = config_->routes[batch.route];
+  // Escalations always take back what they told.
+  const bool send_resolved = !batch.route || batch.timing->send_resolved;
   Notification n;
   n.receiver = batch.receiver;
   n.group_key = batch.key;
   n.group_labels = batch.group_labels;
   n.external_url = config_->server.external_url;
   for (Alert& alert : batch.alerts) {
-    if (alert.firing || route.send_resolved) n.alerts.push_back(std::move(alert));
+    if (alert.firing || send_resolved) n.alerts.push_back(std::move(alert));
   }
   n.ComputeCommon();
   for (const store::NoticeRow& notice : batch.notices) {

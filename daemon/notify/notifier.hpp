@@ -46,6 +46,19 @@ namespace kpid::notify {
 [[nodiscard]] std::vector<std::size_t> MatchRoutes(const std::vector<config::Route>& routes,
                                                    const Labels& labels);
 
+// A KPI's [[kpi.goal.escalate]] entries in force at `now`: the goal is off_track or missed
+// and its deadline (a recurring goal's: the current period's end) is at most an entry's
+// `within` away, or past. Maps each receiver of the entries in force to the shortest
+// repeat_interval among those naming it; empty when none is in force.
+struct ActiveEscalation {
+  std::map<std::string, std::chrono::system_clock::duration, std::less<>> repeat;
+  std::string text;  // what the messages say: "Escalated: 12 days to the deadline"
+};
+[[nodiscard]] ActiveEscalation EscalationAt(const KpiView& view, TimePoint now);
+
+// Every receiver a KPI's escalation entries name, once each, in config order.
+[[nodiscard]] std::vector<std::string> EscalationReceivers(const config::Kpi& kpi);
+
 // Builds the receivers of a config; the registry's by default, tests inject their own.
 using ReceiverFactory =
     std::function<std::unique_ptr<Receiver>(const config::Receiver&, const ReceiverContext&)>;
@@ -142,6 +155,8 @@ class Notifier {
   std::map<std::int64_t, Entry> outbox_;  // by id, oldest first
   std::int64_t next_memory_id_ = -1;      // ids of rows the store could not take
   std::set<std::string> unrouted_logged_;
+  // Timing of escalated messages for an alert that no route matches: the route defaults.
+  const config::Route default_timing_{};
   boost::asio::steady_timer reconcile_timer_;
   boost::asio::steady_timer pump_timer_;
   bool stopped_ = false;

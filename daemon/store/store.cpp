@@ -31,7 +31,7 @@ struct Migration {
 
 // Forward migrations, applied in order in one transaction. A released one is never edited:
 // a schema change is a new version at the end (and kSchemaVersion follows it).
-constexpr std::array<Migration, 4> kMigrations = {{
+constexpr std::array<Migration, 5> kMigrations = {{
     {1,
      "CREATE TABLE samples("
      "  kpi TEXT NOT NULL,"
@@ -85,6 +85,19 @@ constexpr std::array<Migration, 4> kMigrations = {{
      "CREATE TABLE digest_runs("
      "  name TEXT PRIMARY KEY,"
      "  at_ms INTEGER NOT NULL"
+     ") WITHOUT ROWID;"},
+    // The periods of recurring goals: result NULL while open, else achieved or missed.
+    {5,
+     "CREATE TABLE goal_periods("
+     "  kpi TEXT NOT NULL,"
+     "  start_ms INTEGER NOT NULL,"
+     "  end_ms INTEGER NOT NULL,"
+     "  baseline REAL,"
+     "  target REAL NOT NULL,"
+     "  result TEXT,"
+     "  final_value REAL,"
+     "  progress REAL,"
+     "  PRIMARY KEY (kpi, start_ms)"
      ") WITHOUT ROWID;"},
 }};
 static_assert(kMigrations.back().version == Store::kSchemaVersion);
@@ -312,6 +325,13 @@ struct Store::Statements {
   StmtPtr prune_silences;
   StmtPtr upsert_digest_run;
   StmtPtr select_digest_runs;
+  // Null below schema version 5.
+  StmtPtr delete_other_open_periods;
+  StmtPtr upsert_period;
+  StmtPtr select_open_period;
+  StmtPtr select_closed_periods;
+  StmtPtr count_periods;
+  StmtPtr first_sample;
 };
 
 Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -454,6 +474,9 @@ std::optional<Error> Store::Initialize(Mode mode, bool in_memory) {
             "ORDER BY ts_ms DESC LIMIT ?4"},
            {&statements->latest_sample,
             "SELECT ts_ms, value FROM samples WHERE kpi = ?1 ORDER BY ts_ms DESC LIMIT 1"},
+           {&statements->first_sample,
+            "SELECT ts_ms, value FROM samples WHERE kpi = ?1 AND ts_ms >= ?2 "
+            "ORDER BY ts_ms LIMIT 1"},
            // Walks the distinct KPIs by seeking the primary key, one lookup each.
            {&statements->first_kpi, "SELECT kpi FROM samples ORDER BY kpi LIMIT 1"},
            {&statements->next_kpi, "SELECT kpi FROM samples WHERE kpi > ?1 ORDER BY kpi LIMIT 1"},
@@ -516,6 +539,32 @@ std::optional<Error> Store::Initialize(Mode mode, bool in_memory) {
              {&statements->select_digest_runs, "SELECT name, at_ms FROM digest_runs"},
          }) {
       if (Prepare(db_, slot.second, *slot.first) != SQLITE_OK) return Fail(kOpen);
+    }
+  }
+  if (version >= 5) {
+    constexpr std::string_view kColumns =
+        "kpi, start_ms, end_ms, baseline, target, result, final_value, progress";
+    const std::string select = "SELECT " + std::string(kColumns) + " FROM goal_periods ";
+    for (const auto& [stmt, sql] : std::initializer_list<std::pair<StmtPtr*, std::string>>{
+             {&statements->delete_other_open_periods,
+              "DELETE FROM goal_periods WHERE kpi = ?1 AND result IS NULL AND start_ms <> ?2"},
+             // A closed row stays as it is; an open one takes the new values.
+             {&statements->upsert_period,
+              "INSERT INTO goal_periods(" + std::string(kColumns) +
+                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                  "ON CONFLICT(kpi, start_ms) DO UPDATE SET end_ms = excluded.end_ms, "
+                  "baseline = excluded.baseline, target = excluded.target, "
+                  "result = excluded.result, final_value = excluded.final_value, "
+                  "progress = excluded.progress WHERE goal_periods.result IS NULL"},
+             {&statements->select_open_period,
+              select + "WHERE kpi = ?1 AND result IS NULL ORDER BY start_ms DESC LIMIT 1"},
+             {&statements->select_closed_periods,
+              select + "WHERE kpi = ?1 AND result IS NOT NULL ORDER BY start_ms DESC LIMIT ?2"},
+             {&statements->count_periods,
+              "SELECT result, count(*) FROM goal_periods WHERE kpi = ?1 AND result IS NOT NULL "
+              "GROUP BY result"},
+         }) {
+      if (Prepare(db_, sql, *stmt) != SQLITE_OK) return Fail(kOpen);
     }
   }
   schema_version_ = static_cast<int>(version);
@@ -588,22 +637,41 @@ Result<std::vector<rules::Sample>> Store::Samples(std::string_view kpi, TimePoin
   });
 }
 
+Result<std::optional<rules::Sample>> Store::StepSample(sqlite3_stmt* select,
+                                                       const std::string& operation) const {
+  const int rc = sqlite3_step(select);
+  if (rc == SQLITE_DONE) return std::optional<rules::Sample>();
+  if (rc != SQLITE_ROW) return Fail(operation);
+  const std::int64_t ts_ms = sqlite3_column_int64(select, 0);
+  const std::optional<TimePoint> at = FromMs(ts_ms);
+  if (!at) {
+    return Error{Prefix(path_) + operation + ": timestamp " + std::to_string(ts_ms) +
+                 " ms is out of range"};
+  }
+  return std::optional<rules::Sample>(rules::Sample{*at, sqlite3_column_double(select, 1)});
+}
+
 Result<std::optional<rules::Sample>> Store::LatestSample(std::string_view kpi) const {
   const std::string operation = "read the latest sample of kpi " + Quoted(kpi);
   return CatchAll(path_, operation, [&]() -> Result<std::optional<rules::Sample>> {
     sqlite3_stmt* select = statements_->latest_sample.get();
     ResetOnExit reset(select);
     if (BindText(select, 1, kpi) != SQLITE_OK) return Fail(operation);
-    const int rc = sqlite3_step(select);
-    if (rc == SQLITE_DONE) return std::optional<rules::Sample>();
-    if (rc != SQLITE_ROW) return Fail(operation);
-    const std::int64_t ts_ms = sqlite3_column_int64(select, 0);
-    const std::optional<TimePoint> at = FromMs(ts_ms);
-    if (!at) {
-      return Error{Prefix(path_) + operation + ": timestamp " + std::to_string(ts_ms) +
-                   " ms is out of range"};
+    return StepSample(select, operation);
+  });
+}
+
+Result<std::optional<rules::Sample>> Store::FirstSample(std::string_view kpi,
+                                                        TimePoint since) const {
+  const std::string operation = "read the first sample of kpi " + Quoted(kpi);
+  return CatchAll(path_, operation, [&]() -> Result<std::optional<rules::Sample>> {
+    sqlite3_stmt* select = statements_->first_sample.get();
+    ResetOnExit reset(select);
+    if (BindText(select, 1, kpi) != SQLITE_OK ||
+        sqlite3_bind_int64(select, 2, CeilMs(since)) != SQLITE_OK) {
+      return Fail(operation);
     }
-    return std::optional<rules::Sample>(rules::Sample{*at, sqlite3_column_double(select, 1)});
+    return StepSample(select, operation);
   });
 }
 
@@ -1023,6 +1091,117 @@ Result<std::map<std::string, TimePoint, std::less<>>> Store::LoadDigestRuns() co
     }
     if (rc != SQLITE_DONE) return Fail(kOperation);
     return runs;
+  });
+}
+
+std::optional<Error> Store::SavePeriods(std::span<const PeriodRow> rows) {
+  constexpr std::string_view kOperation = "save goal periods";
+  return CatchAll(path_, kOperation, [&]() -> std::optional<Error> {
+    if (rows.empty()) return std::nullopt;
+    sqlite3_stmt* upsert = statements_->upsert_period.get();
+    sqlite3_stmt* remove = statements_->delete_other_open_periods.get();
+    if (upsert == nullptr || remove == nullptr) return ReadOnly(kOperation);
+    Transaction transaction(db_, statements_->transaction);
+    if (!transaction.Begin()) return Fail(kOperation);
+    auto bind_number = [&](int index, const std::optional<double>& v) {
+      return v && std::isfinite(*v) ? sqlite3_bind_double(upsert, index, *v)
+                                    : sqlite3_bind_null(upsert, index);
+    };
+    for (const PeriodRow& row : rows) {
+      const std::string what = std::string(kOperation) + ": kpi " + Quoted(row.kpi) + " from " +
+                               std::to_string(FloorMs(row.start)) + " ms";
+      if (row.result.empty()) {
+        ResetOnExit reset(remove);
+        if (BindText(remove, 1, row.kpi) != SQLITE_OK ||
+            sqlite3_bind_int64(remove, 2, FloorMs(row.start)) != SQLITE_OK ||
+            Run(remove) != SQLITE_OK) {
+          return Fail(what);
+        }
+      }
+      ResetOnExit reset(upsert);
+      if (BindText(upsert, 1, row.kpi) != SQLITE_OK ||
+          sqlite3_bind_int64(upsert, 2, FloorMs(row.start)) != SQLITE_OK ||
+          sqlite3_bind_int64(upsert, 3, FloorMs(row.end)) != SQLITE_OK ||
+          bind_number(4, row.baseline) != SQLITE_OK ||
+          sqlite3_bind_double(upsert, 5, row.target) != SQLITE_OK ||
+          (row.result.empty() ? sqlite3_bind_null(upsert, 6) : BindText(upsert, 6, row.result)) !=
+              SQLITE_OK ||
+          bind_number(7, row.final_value) != SQLITE_OK ||
+          bind_number(8, row.progress) != SQLITE_OK || Run(upsert) != SQLITE_OK) {
+        return Fail(what);
+      }
+    }
+    if (!transaction.Commit()) return Fail(kOperation);
+    return std::nullopt;
+  });
+}
+
+Result<StoredPeriods> Store::LoadPeriods(std::string_view kpi, std::size_t closed_limit) const {
+  const std::string operation = "load goal periods of kpi " + Quoted(kpi);
+  return CatchAll(path_, operation, [&]() -> Result<StoredPeriods> {
+    StoredPeriods out;
+    if (statements_->select_open_period == nullptr) return out;  // older schema, read-only
+    auto number = [](sqlite3_stmt* stmt, int column) -> std::optional<double> {
+      if (sqlite3_column_type(stmt, column) == SQLITE_NULL) return std::nullopt;
+      return sqlite3_column_double(stmt, column);
+    };
+    // Reads the rows of a bound statement; an error for a bad row or a failed step.
+    auto read = [&](sqlite3_stmt* stmt, std::vector<PeriodRow>& rows) -> std::optional<Error> {
+      int rc = SQLITE_OK;
+      while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        PeriodRow row;
+        row.kpi = std::string(ColumnText(stmt, 0));
+        const auto start = FromMs(sqlite3_column_int64(stmt, 1));
+        const auto end = FromMs(sqlite3_column_int64(stmt, 2));
+        if (!start || !end) {
+          return Error{Prefix(path_) + operation + ": a period has a time out of range"};
+        }
+        row.start = *start;
+        row.end = *end;
+        row.baseline = number(stmt, 3);
+        row.target = sqlite3_column_double(stmt, 4);
+        row.result = std::string(ColumnText(stmt, 5));
+        row.final_value = number(stmt, 6);
+        row.progress = number(stmt, 7);
+        rows.push_back(std::move(row));
+      }
+      if (rc != SQLITE_DONE) return Fail(operation);
+      return std::nullopt;
+    };
+    {
+      sqlite3_stmt* select = statements_->select_open_period.get();
+      ResetOnExit reset(select);
+      if (BindText(select, 1, kpi) != SQLITE_OK) return Fail(operation);
+      std::vector<PeriodRow> open;
+      if (auto error = read(select, open)) return *std::move(error);
+      if (!open.empty()) out.open = std::move(open.front());
+    }
+    {
+      sqlite3_stmt* select = statements_->select_closed_periods.get();
+      ResetOnExit reset(select);
+      const auto max_limit = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+      if (BindText(select, 1, kpi) != SQLITE_OK ||
+          sqlite3_bind_int64(select, 2,
+                             static_cast<std::int64_t>(std::min(closed_limit, max_limit))) !=
+              SQLITE_OK) {
+        return Fail(operation);
+      }
+      if (auto error = read(select, out.closed)) return *std::move(error);
+    }
+    sqlite3_stmt* count = statements_->count_periods.get();
+    ResetOnExit reset(count);
+    if (BindText(count, 1, kpi) != SQLITE_OK) return Fail(operation);
+    int rc = SQLITE_OK;
+    while ((rc = sqlite3_step(count)) == SQLITE_ROW) {
+      const auto n = static_cast<std::uint64_t>(sqlite3_column_int64(count, 1));
+      if (ColumnText(count, 0) == "achieved") {
+        out.achieved += n;
+      } else {
+        out.missed += n;
+      }
+    }
+    if (rc != SQLITE_DONE) return Fail(operation);
+    return out;
   });
 }
 

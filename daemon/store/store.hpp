@@ -78,6 +78,28 @@ struct SilenceRow {
   TimePoint ends;  // for pruning expired ones
 };
 
+// One period of a recurring goal: the open (current) one, or a closed one with its result.
+// A closed row is final: saving it again, or the open row of the same period, changes
+// nothing, so a rollover recorded twice (a restart right at it) is still one row.
+struct PeriodRow {
+  std::string kpi;
+  TimePoint start;
+  TimePoint end;
+  std::optional<double> baseline;  // nullopt: carried, and no value seen yet
+  double target = 0;
+  std::string result;                 // "achieved" or "missed"; "" while the period is open
+  std::optional<double> final_value;  // the last sample at or before the end
+  std::optional<double> progress;     // of final_value
+};
+
+// What LoadPeriods() finds for a KPI.
+struct StoredPeriods {
+  std::optional<PeriodRow> open;
+  std::vector<PeriodRow> closed;  // newest first
+  std::uint64_t achieved = 0;     // closed periods, all of them
+  std::uint64_t missed = 0;
+};
+
 enum class Mode {
   kReadWrite,  // creates the file and migrates the schema as needed
   kReadOnly,   // `kpid eval`: never writes; a missing file is an error
@@ -87,7 +109,7 @@ class Store {
  public:
   // The schema this build writes. Older databases are migrated forward on open (in one
   // transaction); a newer one is refused rather than misread.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens (and in kReadWrite creates) the database at `path`; ":memory:" is a private
   // in-memory database. Sets WAL mode, synchronous=NORMAL (a committed transaction
@@ -114,6 +136,10 @@ class Store {
   [[nodiscard]] Result<std::vector<rules::Sample>> Samples(std::string_view kpi, TimePoint since,
                                                            TimePoint until,
                                                            std::size_t limit) const;
+
+  // The oldest sample of a KPI with timestamp >= since, if any.
+  [[nodiscard]] Result<std::optional<rules::Sample>> FirstSample(std::string_view kpi,
+                                                                 TimePoint since) const;
 
   // The newest sample of a KPI, if any.
   [[nodiscard]] Result<std::optional<rules::Sample>> LatestSample(std::string_view kpi) const;
@@ -153,6 +179,14 @@ class Store {
   [[nodiscard]] std::optional<Error> SaveDigestRun(std::string_view name, TimePoint at);
   [[nodiscard]] Result<std::map<std::string, TimePoint, std::less<>>> LoadDigestRuns() const;
 
+  // Saves periods of recurring goals in one transaction. An open row replaces the KPI's
+  // other open row, if any (there is one current period); a closed row closes its period
+  // unless that is closed already (see PeriodRow).
+  [[nodiscard]] std::optional<Error> SavePeriods(std::span<const PeriodRow> rows);
+  // A KPI's open period, its newest `closed_limit` closed ones and the counts of all.
+  [[nodiscard]] Result<StoredPeriods> LoadPeriods(std::string_view kpi,
+                                                  std::size_t closed_limit) const;
+
   // The schema version of the open database (kSchemaVersion after a kReadWrite open).
   [[nodiscard]] int SchemaVersion() const;
 
@@ -164,6 +198,9 @@ class Store {
   // "store <path>: <operation>: <SQLite's message for the last error>".
   [[nodiscard]] Error Fail(std::string_view operation) const;
   [[nodiscard]] Error ReadOnly(std::string_view operation) const;
+  // Steps `select` (bound, reset by the caller) once for a (timestamp ms, value) row.
+  [[nodiscard]] Result<std::optional<rules::Sample>> StepSample(sqlite3_stmt* select,
+                                                                const std::string& operation) const;
   [[nodiscard]] std::optional<Error> UpsertNotices(std::span<const NoticeRow> notices,
                                                    std::string_view operation);
 

@@ -80,6 +80,12 @@ std::string GoalRows(const KpiView& view) {
   }
   if (const auto* d = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind)) {
     Row(rows, "Goal", Escape(GoalText(view)));
+    if (view.period) {
+      Row(rows, "Period",
+          Escape(view.period->label + " (" + std::string(rules::PeriodKindName(view.period->kind)) +
+                 ", recurring; " + std::to_string(view.periods_achieved) + " achieved, " +
+                 std::to_string(view.periods_missed) + " missed before)"));
+    }
     Row(rows, "Baseline", Escape(FormatQuantity(d->baseline, unit)));
     Row(rows, "Start", TimeElement(d->start));
     Row(rows, "Deadline", TimeElement(d->deadline));

@@ -3,11 +3,13 @@
 // fails for a while gets everything once it recovers; kill -9 while a delivery is in flight
 // loses nothing and repeats nothing that was acknowledged; silences made through the API
 // hold notifications back and survive a restart; a digest that fell due while kpid was
-// down is sent once after it starts, and not again after another restart.
+// down is sent once after it starts, and not again after another restart; an escalation
+// near a goal's deadline reaches its receiver.
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -483,6 +485,63 @@ receivers = ["audit"]
     EXPECT_EQ(line["digest"]["name"], "minutely");
     EXPECT_EQ(line["digest"]["kpis"][0]["status"], "off_track");
   }
+  kpid->Signal(SIGTERM);
+  EXPECT_EQ(kpid->Wait(std::chrono::seconds(10)), 0);
+}
+
+// A goal off track two days before its deadline: the escalation receiver (the webhook,
+// which no route names) gets the firing alert marked as escalated, then the resolve.
+TEST_F(NotifyE2eTest, AnEscalationReachesItsReceiverNearTheDeadline) {
+  Sql("INSERT INTO kpi VALUES ('revenue', 10);");
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  const auto rfc3339 = [](std::chrono::system_clock::time_point t) {
+    const std::time_t c = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&c, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  const auto day = std::chrono::hours(24);
+  EditConfig("", R"(
+[[kpi]]
+name = "revenue"
+source = "db"
+query = "SELECT value FROM kpi WHERE name = 'revenue'"
+interval = "1s"
+  [kpi.goal]
+  baseline = 0
+  target = 100
+  start = )" + rfc3339(now - 18 * day) +
+                     R"(
+  deadline = )" + rfc3339(now + 2 * day) +
+                     R"(
+  [[kpi.goal.escalate]]
+  within = "3d"
+  receivers = ["hook"]
+  repeat_interval = "1h"
+
+[[route]]
+match = { kpi = "revenue" }
+receivers = ["audit"]
+group_wait = "0s"
+group_interval = "1s"
+)");
+  auto kpid = Start(1);
+  ASSERT_TRUE(WaitFor([&] { return HookStatuses().size() == 1; })) << kpid->Output();
+  const Json firing = Json::parse(hook_.Requests()[0].body);
+  EXPECT_EQ(firing["status"], "firing");
+  EXPECT_EQ(firing["receiver"], "hook");
+  EXPECT_EQ(firing["alerts"][0]["labels"]["alert"], "revenue/goal");
+  EXPECT_EQ(firing["alerts"][0]["labels"]["status"], "off_track");
+  EXPECT_EQ(firing["alerts"][0]["annotations"]["escalation"], "Escalated: 2 days to the deadline");
+  Sql("UPDATE kpi SET value = 95 WHERE name = 'revenue';");
+  ASSERT_TRUE(WaitFor([&] { return HookStatuses().size() == 2; })) << kpid->Output();
+  EXPECT_EQ(HookStatuses(), (std::vector<std::string>{"firing", "resolved"}));
+  EXPECT_EQ(FileStatuses(), (std::vector<std::string>{"firing", "resolved"}))
+      << "the route's receiver is told as usual";
+  EXPECT_THAT(Metrics(),
+              HasSubstr("kpid_notifications_total{receiver=\"hook\",result=\"delivered\"} 2"));
   kpid->Signal(SIGTERM);
   EXPECT_EQ(kpid->Wait(std::chrono::seconds(10)), 0);
 }

@@ -37,13 +37,30 @@ class Noise {
   std::uint64_t state_ = 12345;
 };
 
+// The samples a window of length `window` holds at `now`, as documented: grouped in cells
+// of Series::BucketSpan(window) from the epoch, a cell inside while its newest sample is.
+std::vector<Sample> InWindow(const std::vector<Sample>& all, TimePoint now, Duration window) {
+  const Duration span = Series::BucketSpan(window);
+  auto cell = [&](const Sample& s) {
+    const auto ticks = s.at.time_since_epoch().count();
+    return ticks / span.count() - (ticks % span.count() < 0 ? 1 : 0);
+  };
+  std::vector<Sample> in;
+  for (std::size_t i = 0; i < all.size();) {
+    std::size_t end = i;
+    while (end < all.size() && cell(all[end]) == cell(all[i])) ++end;
+    if (now - all[end - 1].at <= window)
+      in.insert(in.end(), all.begin() + static_cast<std::ptrdiff_t>(i),
+                all.begin() + static_cast<std::ptrdiff_t>(end));
+    i = end;
+  }
+  return in;
+}
+
 // Reference least squares over the samples inside `window` at `now`, in long double.
 std::optional<double> BruteForecast(const std::vector<Sample>& all, TimePoint now, Duration window,
                                     TimePoint at) {
-  std::vector<Sample> in;
-  for (const Sample& s : all) {
-    if (now - s.at <= window) in.push_back(s);
-  }
+  const std::vector<Sample> in = InWindow(all, now, window);
   if (in.size() < 3) return std::nullopt;
   long double mx = 0, my = 0;
   for (const Sample& s : in) {
@@ -67,8 +84,7 @@ Series::Stats BruteStats(const std::vector<Sample>& all, TimePoint now) {
   long double sum = 0;
   stats.min = std::numeric_limits<double>::infinity();
   stats.max = -std::numeric_limits<double>::infinity();
-  for (const Sample& s : all) {
-    if (now - s.at > Series::kStatsWindow) continue;
+  for (const Sample& s : InWindow(all, now, Series::kStatsWindow)) {
     ++stats.count;
     sum += static_cast<long double>(s.value);
     stats.min = std::min(stats.min, s.value);
@@ -290,8 +306,41 @@ TEST(SeriesTest, NoDriftOverALongRun) {
   ASSERT_EQ(series.ForecastSamples(), 100u);
   EXPECT_NEAR(series.ForecastAt(at).value(), BruteForecast(all, now, minutes(99), at).value(),
               1e-6);
-  ASSERT_EQ(series.Last7Days().count, 7u * 24 * 60 + 1);
+  // One-minute samples share 84-minute stats buckets: the window holds 7 days and up to
+  // one bucket more, in at most kBucketsPerWindow + 2 buckets.
+  ASSERT_EQ(series.Last7Days().count, BruteStats(all, now).count);
+  EXPECT_GE(series.Last7Days().count, 7u * 24 * 60 + 1);
+  EXPECT_LE(series.Last7Days().count, 7u * 24 * 60 + 84);
   EXPECT_NEAR(series.Last7Days().avg, BruteStats(all, now).avg, 1e-6);
+  EXPECT_LE(series.Buckets(), 2 * (Series::kBucketsPerWindow + 2));
+}
+
+TEST(SeriesTest, MemoryIsBoundedByTheWindowNotTheSampleRate) {
+  // A sample every 10 s for 40 days through a 30-day forecast: what is held stays a few
+  // hundred buckets, and the sums still equal a rescan of the samples the buckets hold.
+  Series series(hours(24 * 30));
+  std::vector<Sample> all;
+  const auto total = 40 * 24 * 360;
+  all.reserve(static_cast<std::size_t>(total));
+  std::size_t most = 0;
+  for (int i = 0; i < total; ++i) {
+    const Sample s{kT0 + seconds(10 * i), 100 + 0.01 * i + std::sin(i * 1e-3)};
+    ASSERT_TRUE(series.Add(s));
+    all.push_back(s);
+    if (i % 60 == 0) {
+      series.Advance(s.at);
+      most = std::max(most, series.Buckets());
+    }
+  }
+  const TimePoint now = all.back().at;
+  series.Advance(now);
+  EXPECT_LE(most, 2 * (Series::kBucketsPerWindow + 2));
+  const std::optional<double> brute = BruteForecast(all, now, hours(24 * 30), now + hours(24));
+  ASSERT_TRUE(brute.has_value());
+  EXPECT_NEAR(series.ForecastAt(now + hours(24)).value(), *brute, 1e-6 * std::fabs(*brute));
+  EXPECT_EQ(series.ForecastSamples(), InWindow(all, now, hours(24 * 30)).size());
+  EXPECT_EQ(series.Last7Days().count, BruteStats(all, now).count);
+  EXPECT_EQ(series.Last7Days().max, BruteStats(all, now).max);
 }
 
 TEST(SeriesTest, EmptyStatsAreNaN) {

@@ -1,8 +1,12 @@
 // The real kpid binary behind basic auth and TLS: who gets in (right, wrong and missing
 // credentials, the bearer token, health checks), that mutating calls still need the token,
 // that a reload swaps the users but not the TLS files, and that curl verifies the listener.
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -116,6 +120,35 @@ TEST_F(ListenerTest, BasicAuthGuardsEveryRouteButHealthAndAdmitsTheBearerToken) 
             "200");
   EXPECT_EQ(Curl("/metrics", "-u prometheus:scrape-pw"), "401");
   EXPECT_EQ(Curl("/metrics", "-u prometheus:new-pw"), "200");
+}
+
+TEST_F(ListenerTest, AFloodOfWrongPasswordsDoesNotStallAVerifiedScraper) {
+  // bcrypt cost 11 (about 0.1 s a check here): 16 wrong passwords take seconds of checks,
+  // one after another on the worker thread; the scraper, verified once and remembered, is
+  // answered while they are still running.
+  Start("[server.basic_auth_users]\nprometheus = \"" + http::MakeBcryptHash("scrape-pw", 11) +
+        "\"\n");
+  ASSERT_EQ(Curl("/metrics", "-u prometheus:scrape-pw"), "200");
+  const std::filesystem::path flood = dir_.path() / "flood.txt";
+  std::string out;
+  ASSERT_EQ(RunCommand("for i in $(seq 16); do curl -sS -o /dev/null -w '%{http_code}\\n' "
+                       "--max-time 60 -u prometheus:wrong-$i http://127.0.0.1:" +
+                           std::to_string(port_) + "/metrics >> '" + flood.string() +
+                           "' 2>/dev/null & done",  // inherits no pipe: returns at once
+                       &out),
+            0)
+      << out;
+  auto answered = [&] {
+    std::ifstream in(flood);
+    return static_cast<int>(
+        std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
+  };
+  ASSERT_TRUE(WaitFor([&] { return answered() >= 1; }));
+  EXPECT_EQ(Curl("/metrics", "-u prometheus:scrape-pw"), "200");
+  EXPECT_LT(answered(), 16) << "the verified scraper waited for the wrong passwords";
+  ASSERT_TRUE(WaitFor([&] { return answered() == 16; }, std::chrono::seconds(60)));
+  std::ifstream in(flood);
+  for (std::string code; std::getline(in, code);) EXPECT_EQ(code, "401");
 }
 
 TEST_F(ListenerTest, ServesTlsWithBasicAuthAndKeepsTheFilesOnReload) {

@@ -1,6 +1,8 @@
 #include "daemon/http/server.hpp"
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -370,6 +372,74 @@ TEST_F(HttpServerTest, ThrowingHandlerIs500AndServingGoesOn) {
   const std::optional<Response> next = client.RoundTrip(Get("/hello"));
   ASSERT_TRUE(next);
   EXPECT_EQ(next->body(), "hello");
+}
+
+// A gate that defers requests carrying "Authorization: slow" to a check that blocks until
+// the test releases it with the answer.
+struct BlockingCheck {
+  std::promise<bool> release;
+  std::shared_future<bool> answer = release.get_future().share();
+  std::atomic<int> entered{0};
+
+  bool WaitUntilEntered(int times) const {
+    for (int i = 0; i < 1000 && entered < times; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return entered >= times;
+  }
+
+  ServerOptions Options(std::size_t max_waiting = 32) {
+    ServerOptions options;
+    options.max_deferred_checks = max_waiting;
+    options.gate = [this](const Request& req) -> GateResult {
+      if (req[bhttp::field::authorization] != "slow") return {};
+      return DeferredCheck{.passes =
+                               [this] {
+                                 ++entered;
+                                 return answer.get();
+                               },
+                           .refusal = JsonError(req, bhttp::status::unauthorized, "no")};
+    };
+    return options;
+  }
+};
+
+TEST_F(HttpServerTest, ADeferredCheckDoesNotHoldUpOtherConnections) {
+  BlockingCheck check;
+  Start(check.Options());
+  Client slow(port_);
+  slow.Send(Get("/hello", "Authorization: slow\r\n"));
+  ASSERT_TRUE(check.WaitUntilEntered(1));
+  Client other(port_);
+  const std::optional<Response> quick = other.RoundTrip(Get("/hello"));
+  ASSERT_TRUE(quick);
+  EXPECT_EQ(quick->body(), "hello");
+  check.release.set_value(true);
+  const std::optional<Response> admitted = slow.Read();
+  ASSERT_TRUE(admitted);
+  EXPECT_EQ(admitted->body(), "hello");
+}
+
+TEST_F(HttpServerTest, DeferredChecksBeyondTheLimitAre429AndAFailedOneGetsTheRefusal) {
+  BlockingCheck check;
+  Start(check.Options(1));
+  Client first(port_);
+  first.Send(Get("/hello", "Authorization: slow\r\n"));
+  ASSERT_TRUE(check.WaitUntilEntered(1));
+  Client second(port_);
+  const std::optional<Response> busy = second.RoundTrip(Get("/hello", "Authorization: slow\r\n"));
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->result(), bhttp::status::too_many_requests);
+  EXPECT_EQ(HeaderOf(*busy, bhttp::field::retry_after), "1");
+  check.release.set_value(false);
+  const std::optional<Response> refused = first.Read();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->result(), bhttp::status::unauthorized);
+  // The slot is free again, and the check (answering false from now on) runs again.
+  const std::optional<Response> again = second.RoundTrip(Get("/hello", "Authorization: slow\r\n"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->result(), bhttp::status::unauthorized);
+  EXPECT_EQ(check.entered, 2);
 }
 
 TEST_F(HttpServerTest, ListenReportsErrorsInsteadOfThrowing) {

@@ -296,8 +296,8 @@ TEST_F(TlsServerTest, RefusesVersionsBelowTls12) {
 }
 
 TEST_F(TlsServerTest, GateAnswersBeforeRouting) {
-  Start({.gate = [](const Request& req) -> std::optional<Response> {
-    if (req[bhttp::field::authorization] == "let me in") return std::nullopt;
+  Start({.gate = [](const Request& req) -> GateResult {
+    if (req[bhttp::field::authorization] == "let me in") return {};
     return JsonError(req, bhttp::status::unauthorized, "no");
   }});
   TlsClient client(port_, tls_.certificate);
@@ -407,6 +407,21 @@ TEST(BasicAuthTest, RemembersSuccessesButNotFailures) {
   EXPECT_FALSE(auth.Verify(BasicHeader("nobody:s3cret")));
   EXPECT_FALSE(auth.Verify(BasicHeader("nobody:s3cret")));
   EXPECT_EQ(auth.bcrypt_runs(), after_first + 4);
+}
+
+TEST(BasicAuthTest, VerifyCachedNeverRunsBcrypt) {
+  const BasicAuth auth({{"prometheus", MakeBcryptHash("s3cret", 4)}});
+  // Headers that cannot pass are refused at once; a password only bcrypt can judge is not.
+  EXPECT_EQ(auth.VerifyCached("Bearer token"), false);
+  EXPECT_EQ(auth.VerifyCached("Basic !!!!"), false);
+  EXPECT_EQ(auth.VerifyCached(BasicHeader("prometheus")), false);
+  EXPECT_EQ(auth.VerifyCached(BasicHeader("prometheus:s3cret")), std::nullopt);
+  EXPECT_EQ(auth.VerifyCached(BasicHeader("nobody:s3cret")), std::nullopt);
+  EXPECT_EQ(auth.bcrypt_runs(), 0U);
+  ASSERT_TRUE(auth.Verify(BasicHeader("prometheus:s3cret")));
+  EXPECT_EQ(auth.VerifyCached(BasicHeader("prometheus:s3cret")), true);
+  EXPECT_EQ(auth.VerifyCached(BasicHeader("prometheus:wrong")), std::nullopt);
+  EXPECT_EQ(auth.bcrypt_runs(), 1U);
 }
 
 TEST(BasicAuthTest, CacheStaysBounded) {
