@@ -188,11 +188,15 @@ std::string Forecast(const KpiView& view, const rules::DeadlineGoal& goal, const
               f.Y(forecast));
 }
 
-std::string Day(TimePoint t) {
-  return date::format("%F", std::chrono::floor<std::chrono::seconds>(t));
+// The local day of `t`.
+std::string Day(TimePoint t, const date::time_zone* zone) {
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
+  return zone != nullptr ? date::format("%F", date::make_zoned(zone, seconds))
+                         : date::format("%F", seconds);
 }
 
-std::string Axes(const Frame& f, std::string_view unit, TimePoint now) {
+std::string Axes(const Frame& f, std::string_view unit, TimePoint now,
+                 const date::time_zone* zone) {
   const Bounds& b = f.bounds();
   const double step = b.step;
   std::string out;
@@ -203,8 +207,10 @@ std::string Axes(const Frame& f, std::string_view unit, TimePoint now) {
     out += Text("axis", f.left() - 6, f.Y(v) + 4, "end", FormatCompact(v));
   }
   if (!unit.empty()) out += Text("axis", f.left(), f.top() - 10, "start", unit);
-  out += Text("axis", f.left(), f.bottom() + 22, "start", Day(f.range().from));
-  out += Text("axis", f.right(), f.bottom() + 22, "end", Day(f.range().to));
+  out += Text("axis", f.left(), f.bottom() + 22, "start", Day(f.range().from, zone));
+  // A deadline at midnight ends the day before: 2027-01-01 00:00 is "2026-12-31".
+  out += Text("axis", f.right(), f.bottom() + 22, "end",
+              Day(f.range().to - std::chrono::seconds(1), zone));
   if (now > f.range().from && now < f.range().to) {
     out += Line("now", f.X(now), f.top(), f.X(now), f.bottom());
     // The dates at both ends need their room.
@@ -225,22 +231,24 @@ std::span<const rules::Sample> InRange(std::span<const rules::Sample> samples,
   return {begin, end};
 }
 
-std::string AltText(const KpiView& view, std::span<const rules::Sample> history) {
+std::string AltText(const KpiView& view, std::span<const rules::Sample> history,
+                    const date::time_zone* zone) {
   const std::string_view unit = view.config != nullptr ? view.config->unit : std::string_view();
   std::string out = "History of " + std::string(TitleOf(view)) + ": ";
   if (history.empty()) {
     out += "no samples";
   } else {
     out += std::to_string(history.size()) + (history.size() == 1 ? " sample" : " samples") +
-           " from " + FormatTime(history.front().at) + " to " + FormatTime(history.back().at) +
-           ", latest " + FormatQuantity(history.back().value, unit);
+           " from " + FormatTime(history.front().at, zone) + " to " +
+           FormatTime(history.back().at, zone) + ", latest " +
+           FormatQuantity(history.back().value, unit);
   }
   if (const auto* d = DeadlineOf(view)) {
     out += "; trajectory from " + FormatQuantity(d->baseline, unit) + " at " +
-           FormatTime(d->start) + " to " + FormatQuantity(d->target, unit) + " at " +
-           FormatTime(d->deadline);
+           FormatTime(d->start, zone) + " to " + FormatQuantity(d->target, unit) + " by " +
+           FormatEnd(d->deadline, zone);
   } else if (BandOf(view) != nullptr) {
-    out += "; goal " + GoalText(view);
+    out += "; goal " + GoalText(view, zone);
   }
   return out;
 }
@@ -326,11 +334,12 @@ std::string Chart(const KpiView& view, std::span<const rules::Sample> history, T
 
   std::string out = "<svg class=\"" + std::string(options.detailed ? "chart" : "spark") +
                     "\" viewBox=\"0 0 " + Num(options.width) + " " + Num(options.height) +
-                    "\" role=\"img\" aria-label=\"" + Escape(AltText(view, history)) + "\">";
+                    "\" role=\"img\" aria-label=\"" + Escape(AltText(view, history, options.zone)) +
+                    "\">";
   if (options.detailed) {
     out += "<rect class=\"plot\" x=\"" + Num(f.left()) + "\" y=\"" + Num(f.top()) + "\" width=\"" +
            Num(f.right() - f.left()) + "\" height=\"" + Num(f.bottom() - f.top()) + "\"/>";
-    out += Axes(f, view.config != nullptr ? view.config->unit : "", now);
+    out += Axes(f, view.config != nullptr ? view.config->unit : "", now, options.zone);
   }
   if (const auto* band = BandOf(view)) out += Band(*band, f);
   if (deadline != nullptr) out += Trajectory(*deadline, f, options.detailed);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <date/tz.h>
+
 #include "daemon/engine.hpp"
 
 namespace kpid::web {
@@ -19,8 +21,9 @@ namespace kpid::web {
 struct ChartOptions {
   double width = 300;  // viewBox units; the stylesheet scales the SVG to its box
   double height = 48;
-  std::size_t max_points = 80;  // of the history line, after thinning
-  bool detailed = false;        // axes, target line, milestones, forecast, "now"
+  std::size_t max_points = 80;            // of the history line, after thinning
+  bool detailed = false;                  // axes, target line, milestones, forecast, "now"
+  const date::time_zone* zone = nullptr;  // evaluation.timezone, for dates; null: UTC
 };
 
 // The time range a KPI's chart covers: start to deadline (or the latest sample, if

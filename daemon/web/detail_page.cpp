@@ -29,11 +29,11 @@ std::string Table(std::string_view id, std::string_view caption, const std::stri
          rows + "</tbody>\n</table></div>\n</section>\n";
 }
 
-std::string OptionalTime(const std::optional<TimePoint>& t) {
-  return t ? TimeElement(*t) : std::string(kNoValue);
+std::string OptionalTime(const std::optional<TimePoint>& t, const date::time_zone* zone) {
+  return t ? TimeElement(*t, zone) : std::string(kNoValue);
 }
 
-std::string Figures(const KpiView& view) {
+std::string Figures(const KpiView& view, const date::time_zone* zone) {
   const std::string& unit = view.config->unit;
   const rules::Variables& v = view.evaluation.variables;
   auto q = [&](double x) { return Escape(FormatQuantity(x, unit)); };
@@ -41,7 +41,8 @@ std::string Figures(const KpiView& view) {
   std::string rows;
   Row(rows, "Status", StatusBadge(StatusOf(view)));
   Row(rows, "Value", q(view.latest ? view.latest->value : kNaN));
-  Row(rows, "Last sample", view.latest ? TimeElement(view.latest->at) : std::string(kNoValue));
+  Row(rows, "Last sample",
+      view.latest ? TimeElement(view.latest->at, zone) : std::string(kNoValue));
   Row(rows, "Previous value", q(v.prev));
   Row(rows, "Change", q(v.delta));
   if (view.spec.goal && std::holds_alternative<rules::DeadlineGoal>(view.spec.goal->kind)) {
@@ -60,7 +61,7 @@ std::string Figures(const KpiView& view) {
     Row(rows, "Likelihood of reaching the target", FormatPercent(v.likelihood));
     Row(rows, "Required rate", Escape(FormatRate(v.required_rate, unit)));
     Row(rows, "Current rate", Escape(FormatRate(v.current_rate, unit)));
-    Row(rows, "Target reached", Escape(FormatProjectedHit(view)));
+    Row(rows, "Target reached", Escape(FormatProjectedHit(view, zone)));
     Row(rows, "Days left", FormatDaysLeft(v.days_left));
   }
   Row(rows, "7-day average", rounded(v.avg_7d));
@@ -71,7 +72,7 @@ std::string Figures(const KpiView& view) {
 
 std::string Fraction(double f) { return FormatPercent(f) + " of the goal's range"; }
 
-std::string GoalRows(const KpiView& view) {
+std::string GoalRows(const KpiView& view, const date::time_zone* zone) {
   const std::string& unit = view.config->unit;
   std::string rows;
   if (!view.spec.goal) {
@@ -79,7 +80,7 @@ std::string GoalRows(const KpiView& view) {
     return Table("goal-h", "Goal", rows);
   }
   if (const auto* d = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind)) {
-    Row(rows, "Goal", Escape(GoalText(view)));
+    Row(rows, "Goal", Escape(GoalText(view, zone)));
     if (view.period) {
       Row(rows, "Period",
           Escape(view.period->label + " (" + std::string(rules::PeriodKindName(view.period->kind)) +
@@ -87,17 +88,18 @@ std::string GoalRows(const KpiView& view) {
                  std::to_string(view.periods_missed) + " missed before)"));
     }
     Row(rows, "Baseline", Escape(FormatQuantity(d->baseline, unit)));
-    Row(rows, "Start", TimeElement(d->start));
-    Row(rows, "Deadline", TimeElement(d->deadline));
+    Row(rows, "Start", TimeElement(d->start, zone));
+    Row(rows, "Deadline", EndElement(d->deadline, zone));
     for (const rules::Milestone& m : d->milestones) {
-      Row(rows, "Milestone", Escape(FormatQuantity(m.value, unit)) + " by " + TimeElement(m.at));
+      Row(rows, "Milestone",
+          Escape(FormatQuantity(m.value, unit)) + " by " + EndElement(m.at, zone));
     }
     Row(rows, "At risk beyond", Fraction(d->at_risk) + " behind");
     Row(rows, "Off track beyond", Fraction(d->off_track) + " behind");
     Row(rows, "Forecast counts", d->use_forecast ? "yes" : "no");
   } else {
     const auto& b = std::get<rules::BandGoal>(view.spec.goal->kind);
-    Row(rows, "Goal", Escape(GoalText(view)));
+    Row(rows, "Goal", Escape(GoalText(view, zone)));
     auto bound = [&](const std::optional<double>& x) {
       return Escape(FormatQuantity(x ? *x : kNaN, unit));
     };
@@ -115,7 +117,7 @@ std::string GoalRows(const KpiView& view) {
   return Table("goal-h", "Goal", rows);
 }
 
-std::string AlertsTable(const KpiView& view) {
+std::string AlertsTable(const KpiView& view, const date::time_zone* zone) {
   std::string out = "<section aria-labelledby=\"alerts-h\">\n<h2 id=\"alerts-h\">Alerts</h2>\n";
   if (view.alerts.empty()) return out + "<p>This KPI has no alerts.</p>\n</section>\n";
   out +=
@@ -134,10 +136,10 @@ std::string AlertsTable(const KpiView& view) {
            std::string(rules::SeverityName(a.severity)) + "</td><td>" +
            (a.state.status ? std::string(StatusWordsOf(rules::StatusName(*a.state.status)))
                            : std::string(kNoValue)) +
-           "</td><td>" + OptionalTime(a.state.active_since) + "</td><td>" +
-           OptionalTime(a.state.fired_at) + "</td><td>" + OptionalTime(a.state.resolved_at) +
-           "</td><td>" + (a.summary.empty() ? std::string(kNoValue) : Escape(a.summary)) +
-           "</td></tr>\n";
+           "</td><td>" + OptionalTime(a.state.active_since, zone) + "</td><td>" +
+           OptionalTime(a.state.fired_at, zone) + "</td><td>" +
+           OptionalTime(a.state.resolved_at, zone) + "</td><td>" +
+           (a.summary.empty() ? std::string(kNoValue) : Escape(a.summary)) + "</td></tr>\n";
   }
   return out + "</tbody>\n</table></div>\n</section>\n";
 }
@@ -158,7 +160,8 @@ std::string Legend(const KpiView& view) {
   return out + "</ul>\n";
 }
 
-std::string RecentSamples(std::span<const rules::Sample> history, std::string_view unit) {
+std::string RecentSamples(std::span<const rules::Sample> history, std::string_view unit,
+                          const date::time_zone* zone) {
   std::string out =
       "<section aria-labelledby=\"samples-h\">\n<h2 id=\"samples-h\">Latest samples</h2>\n";
   if (history.empty()) return out + "<p>No stored samples in the chart's range.</p>\n</section>\n";
@@ -168,7 +171,7 @@ std::string RecentSamples(std::span<const rules::Sample> history, std::string_vi
   const std::size_t n = std::min(history.size(), kRecentSamples);
   for (std::size_t i = 0; i < n; ++i) {
     const rules::Sample& s = history[history.size() - 1 - i];
-    out += "<tr><td>" + TimeElement(s.at) + "</td><td class=\"num\">" +
+    out += "<tr><td>" + TimeElement(s.at, zone) + "</td><td class=\"num\">" +
            Escape(FormatQuantity(s.value, unit)) + "</td></tr>\n";
   }
   return out + "</tbody>\n</table></div>\n</section>\n";
@@ -202,22 +205,24 @@ std::string RenderDetail(const PageSource& source, const KpiView& view) {
   const std::vector<rules::Sample> history = ChartHistory(source, view, now, kHistoryLimit);
   const StatusInfo status = StatusOf(view);
   const std::string title(TitleOf(view));
+  const date::time_zone* zone = source.Zone();
 
   std::string body = PageHeader(Heading(title, StatusBadge(status)), source, true);
   body += "<main id=\"main-content\">\n";
   body += About(view);
-  body += ActiveAlerts(view);
-  body += SilenceNotes(source.Silences(view, now));
+  body += ActiveAlerts(view, zone);
+  body += SilenceNotes(source.Silences(view, now), zone);
   body += CollectError(view);
   body += LabelLinks(view);
   body += "<section aria-labelledby=\"chart-h\">\n<h2 id=\"chart-h\">History</h2>\n";
   body += Chart(
       view, history, now,
-      ChartOptions{.width = 960, .height = 380, .max_points = kChartPoints, .detailed = true});
+      ChartOptions{
+          .width = 960, .height = 380, .max_points = kChartPoints, .detailed = true, .zone = zone});
   body += Legend(view) + "</section>\n";
-  body += "<div class=\"grid2\">\n" + Figures(view) + GoalRows(view) + "</div>\n";
-  body += AlertsTable(view);
-  body += RecentSamples(history, view.config->unit);
+  body += "<div class=\"grid2\">\n" + Figures(view, zone) + GoalRows(view, zone) + "</div>\n";
+  body += AlertsTable(view, zone);
+  body += RecentSamples(history, view.config->unit, zone);
   body += "</main>\n";
   return Document(title + " \u00b7 " + std::string(status.words) + " \u00b7 KPI status", body,
                   RefreshOf(source));

@@ -108,26 +108,43 @@ std::string FormatRate(double per_day, std::string_view unit) {
   return (per_day > 0 ? "+" : "") + FormatQuantity(per_day, unit, kRoundedDigits) + " a day";
 }
 
-std::string FormatProjectedHit(const KpiView& view) {
+std::string FormatProjectedHit(const KpiView& view, const date::time_zone* zone) {
   const rules::Variables& v = view.evaluation.variables;
   if (v.days_to_target == 0) return "reached";
   if (view.evaluation.projected_hit) {
-    return date::format("%F", std::chrono::floor<date::days>(*view.evaluation.projected_hit)) +
+    const auto t = std::chrono::floor<std::chrono::seconds>(*view.evaluation.projected_hit);
+    return (zone != nullptr ? date::format("%F", date::make_zoned(zone, t))
+                            : date::format("%F", t)) +
            " at this rate";
   }
   return std::isfinite(v.current_rate) ? "not at this rate" : std::string(kNoValue);
 }
 
-std::string FormatTime(TimePoint t) {
+std::string FormatTime(TimePoint t, const date::time_zone* zone) {
   const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
-  if (seconds.time_since_epoch() % std::chrono::minutes(1) == std::chrono::seconds::zero()) {
-    return date::format("%F %R UTC", seconds);
-  }
-  return date::format("%F %T UTC", seconds);
+  const bool whole_minute =
+      seconds.time_since_epoch() % std::chrono::minutes(1) == std::chrono::seconds::zero();
+  const char* format = whole_minute ? "%F %R %Z" : "%F %T %Z";
+  if (zone == nullptr) return date::format(format, seconds);  // %Z: "UTC"
+  return date::format(format, date::make_zoned(zone, seconds));
 }
 
-std::string TimeElement(TimePoint t) {
-  return "<time datetime=\"" + api::FormatTime(t) + "\">" + FormatTime(t) + "</time>";
+std::string TimeElement(TimePoint t, const date::time_zone* zone) {
+  return "<time datetime=\"" + api::FormatTime(t) + "\">" + FormatTime(t, zone) + "</time>";
+}
+
+std::string FormatEnd(TimePoint end, const date::time_zone* zone) {
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(end);
+  const auto local = zone != nullptr ? date::make_zoned(zone, seconds).get_local_time()
+                                     : date::local_seconds(seconds.time_since_epoch());
+  if (local - std::chrono::floor<date::days>(local) != std::chrono::seconds::zero()) {
+    return FormatTime(end, zone);
+  }
+  return date::format("%F", std::chrono::floor<date::days>(local) - date::days(1));
+}
+
+std::string EndElement(TimePoint end, const date::time_zone* zone) {
+  return "<time datetime=\"" + api::FormatTime(end) + "\">" + FormatEnd(end, zone) + "</time>";
 }
 
 StatusInfo StatusOf(const KpiView& view) {
@@ -171,11 +188,11 @@ std::string_view TitleOf(const KpiView& view) {
                                     : std::string_view(view.config->title);
 }
 
-std::string GoalText(const KpiView& view) {
+std::string GoalText(const KpiView& view, const date::time_zone* zone) {
   if (!view.spec.goal) return "";
   const std::string_view unit = view.config != nullptr ? view.config->unit : std::string_view();
   if (const auto* d = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind)) {
-    return FormatQuantity(d->target, unit) + " by " + FormatTime(d->deadline);
+    return FormatQuantity(d->target, unit) + " by " + FormatEnd(d->deadline, zone);
   }
   const auto& band = std::get<rules::BandGoal>(view.spec.goal->kind);
   if (band.min && band.max) {

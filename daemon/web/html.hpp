@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <date/tz.h>
+
 #include "daemon/engine.hpp"
 #include "daemon/web/escape.hpp"
 
@@ -44,11 +46,17 @@ inline constexpr int kRoundedDigits = 4;
 [[nodiscard]] std::string FormatRate(double per_day, std::string_view unit);
 // When the forecast line reaches the target: "2027-01-15 at this rate", "not at this rate",
 // "reached" once achieved; kNoValue without a forecast line.
-[[nodiscard]] std::string FormatProjectedHit(const KpiView& view);
-// "2026-11-15 12:00 UTC"; with seconds when they are not zero ("2026-11-15 12:00:07 UTC").
-[[nodiscard]] std::string FormatTime(TimePoint t);
+[[nodiscard]] std::string FormatProjectedHit(const KpiView& view, const date::time_zone* zone);
+// In evaluation.timezone (`zone`; UTC when null), which the goals' dates are in:
+// "2026-11-15 13:00 CET"; with seconds when they are not zero ("2026-11-15 13:00:07 CET").
+[[nodiscard]] std::string FormatTime(TimePoint t, const date::time_zone* zone);
 // <time datetime="RFC 3339">FormatTime</time>.
-[[nodiscard]] std::string TimeElement(TimePoint t);
+[[nodiscard]] std::string TimeElement(TimePoint t, const date::time_zone* zone);
+// A deadline or milestone: the day it ends, as configured ("2026-12-31" for the instant
+// 2027-01-01 00:00), when it falls on a local midnight; else FormatTime.
+[[nodiscard]] std::string FormatEnd(TimePoint end, const date::time_zone* zone);
+// <time datetime="RFC 3339">FormatEnd</time>.
+[[nodiscard]] std::string EndElement(TimePoint end, const date::time_zone* zone);
 
 // What a KPI's status cell says. A KPI without a goal and a KPI not judged yet (its first
 // collection still running) have no rules::Status; they get their own words and rank.
@@ -69,7 +77,7 @@ inline constexpr std::string_view kStatusKeys[] = {"missed",   "off_track", "at_
 // The KPI's title for people (its name when the config has none); escaped by the caller.
 [[nodiscard]] std::string_view TitleOf(const KpiView& view);
 // "1 200 000 EUR by 2026-12-31", "at most 0.03", "" without a goal. Dates in UTC.
-[[nodiscard]] std::string GoalText(const KpiView& view);
+[[nodiscard]] std::string GoalText(const KpiView& view, const date::time_zone* zone);
 
 // A whole HTML document: head with title, viewport, stylesheet and script (served under
 // /static/), then `body` (already HTML) inside <body>. `refresh` > 0 makes the page

@@ -92,14 +92,14 @@ void Fact(std::string& out, std::string_view name, const std::string& value_html
   out += "</dd>\n";
 }
 
-std::string Facts(const KpiView& view) {
+std::string Facts(const KpiView& view, const date::time_zone* zone) {
   const config::Kpi& kpi = *view.config;
   const rules::Variables& v = view.evaluation.variables;
   const bool deadline =
       view.spec.goal && std::holds_alternative<rules::DeadlineGoal>(view.spec.goal->kind);
   std::string out = "<dl class=\"facts\">\n";
   Fact(out, "Value", Escape(FormatQuantity(view.latest ? view.latest->value : kNaN, kpi.unit)));
-  if (view.spec.goal) Fact(out, "Goal", Escape(GoalText(view)));
+  if (view.spec.goal) Fact(out, "Goal", Escape(GoalText(view, zone)));
   if (deadline) {
     Fact(out, "Expected now", Escape(FormatQuantity(v.expected, kpi.unit, kRoundedDigits)));
     std::string forecast = Escape(FormatQuantity(v.forecast, kpi.unit, kRoundedDigits));
@@ -117,7 +117,7 @@ std::string Facts(const KpiView& view) {
     Fact(out, "Days left", FormatDaysLeft(v.days_left));
   }
   if (!kpi.owner.empty()) Fact(out, "Owner", Escape(kpi.owner));
-  if (view.latest) Fact(out, "Updated", TimeElement(view.latest->at));
+  if (view.latest) Fact(out, "Updated", TimeElement(view.latest->at, zone));
   return out + "</dl>\n";
 }
 
@@ -138,11 +138,12 @@ std::string Card(const PageSource& source, const Entry& entry, TimePoint now) {
                     UrlEncode(name) + "\">" + Escape(TitleOf(view)) + "</a></h3>" +
                     StatusBadge(entry.status) + "</div>\n";
   if (TitleOf(view) != name) out += "<p class=\"name\">" + Escape(name) + "</p>\n";
-  out += Facts(view);
+  const date::time_zone* zone = source.Zone();
+  out += Facts(view, zone);
   out += Progress(view);
-  out += Chart(view, history, now, ChartOptions{});
-  out += ActiveAlerts(view);
-  out += SilenceNotes(source.Silences(view, now));
+  out += Chart(view, history, now, ChartOptions{.zone = zone});
+  out += ActiveAlerts(view, zone);
+  out += SilenceNotes(source.Silences(view, now), zone);
   out += CollectError(view);
   out += LabelLinks(view);
   return out + "</li>\n";

@@ -42,7 +42,7 @@ std::string PageHeader(std::string_view heading_html, const PageSource& source, 
   out += heading_html;
   out += "\n<p class=\"meta\">";
   if (const std::optional<TimePoint> at = source.EvaluatedAt()) {
-    out += "Evaluated " + TimeElement(*at);
+    out += "Evaluated " + TimeElement(*at, source.Zone());
   } else {
     out += "Not evaluated yet";
   }
@@ -53,7 +53,7 @@ std::string PageHeader(std::string_view heading_html, const PageSource& source, 
   return out + "</header>\n";
 }
 
-std::string ActiveAlerts(const KpiView& view) {
+std::string ActiveAlerts(const KpiView& view, const date::time_zone* zone) {
   std::string items;
   for (const AlertView& alert : view.alerts) {
     const rules::AlertPhase phase = alert.state.phase;
@@ -66,7 +66,7 @@ std::string ActiveAlerts(const KpiView& view) {
     items += Escape(AlertName(alert));
     if (firing) items += " (" + std::string(rules::SeverityName(alert.severity)) + ")";
     const auto& since = firing ? alert.state.fired_at : alert.state.active_since;
-    if (since) items += " since " + TimeElement(*since);
+    if (since) items += " since " + TimeElement(*since, zone);
     if (!alert.summary.empty()) items += ": " + Escape(alert.summary);
     items += "</li>\n";
   }
@@ -74,11 +74,11 @@ std::string ActiveAlerts(const KpiView& view) {
   return "<ul class=\"alerts\" aria-label=\"Active alerts\">\n" + items + "</ul>\n";
 }
 
-std::string SilenceNotes(const std::vector<SilenceNote>& silences) {
+std::string SilenceNotes(const std::vector<SilenceNote>& silences, const date::time_zone* zone) {
   std::string out;
   for (const SilenceNote& s : silences) {
-    out +=
-        "<p class=\"silence\">Silenced (" + Escape(s.alert) + ") until " + TimeElement(s.ends_at);
+    out += "<p class=\"silence\">Silenced (" + Escape(s.alert) + ") until " +
+           TimeElement(s.ends_at, zone);
     if (!s.created_by.empty()) out += " by " + Escape(s.created_by);
     if (!s.comment.empty()) out += ": " + Escape(s.comment);
     out += "</p>\n";

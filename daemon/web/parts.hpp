@@ -28,10 +28,11 @@ namespace kpid::web {
 [[nodiscard]] std::chrono::seconds RefreshOf(const PageSource& source);
 
 // <ul class="alerts"> of the firing and pending alerts, "" when there are none.
-[[nodiscard]] std::string ActiveAlerts(const KpiView& view);
+[[nodiscard]] std::string ActiveAlerts(const KpiView& view, const date::time_zone* zone);
 
 // One <p class="silence"> per silence, "" when there are none.
-[[nodiscard]] std::string SilenceNotes(const std::vector<SilenceNote>& silences);
+[[nodiscard]] std::string SilenceNotes(const std::vector<SilenceNote>& silences,
+                                       const date::time_zone* zone);
 
 // <ul class="labels"> with a link that filters the overview by each label; "" without labels.
 [[nodiscard]] std::string LabelLinks(const KpiView& view);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <date/tz.h>
+
 #include "daemon/engine.hpp"
 #include "daemon/http/router.hpp"
 
@@ -42,6 +44,8 @@ class PageSource {
   [[nodiscard]] virtual std::optional<TimePoint> EvaluatedAt() const = 0;
   // evaluation.interval: how often the pages refresh themselves.
   [[nodiscard]] virtual std::chrono::seconds RefreshInterval() const = 0;
+  // evaluation.timezone: the pages show times and dates in it, as the goals are set in it.
+  [[nodiscard]] virtual const date::time_zone* Zone() const = 0;
   [[nodiscard]] virtual TimePoint Now() const = 0;
 };
 

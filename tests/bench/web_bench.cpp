@@ -66,6 +66,7 @@ class Source : public kpid::web::PageSource {
   }
   std::optional<TimePoint> EvaluatedAt() const override { return now_; }
   std::chrono::seconds RefreshInterval() const override { return std::chrono::seconds(60); }
+  const date::time_zone* Zone() const override { return nullptr; }
   TimePoint Now() const override { return now_; }
 
  private:

@@ -16,6 +16,7 @@
 #include "daemon/web/chart.hpp"
 #include "daemon/web/html.hpp"
 #include "daemon/web/parts.hpp"
+#include "tests/support/config_text.hpp"
 #include "tests/web/html_check.hpp"
 
 namespace kpid::web {
@@ -32,16 +33,9 @@ using ::testing::Not;
 constexpr TimePoint kNow = std::chrono::sys_days(std::chrono::year{2026} / 11 / 15) + hours(12);
 
 std::shared_ptr<const config::Config> MustLoad(const std::string& kpis) {
-  const std::string text =
-      "[evaluation]\ninterval = \"1m\"\n\n[[source]]\nname = \"db\"\ntype = \"sql\"\n"
-      "driver = \"sqlite3\"\nconnection = \"/nonexistent.db\"\n" +
-      kpis;
-  config::LoadResult result = config::LoadFromString(
-      text, "web.toml", BuiltinExtensions(),
-      [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
-  for (const auto& e : result.errors) ADD_FAILURE() << e.ToString();
-  return std::make_shared<const config::Config>(result.config ? std::move(*result.config)
-                                                              : config::Config{});
+  return testing::MustLoadConfig(
+      "[evaluation]\ninterval = \"1m\"\n" + std::string(testing::kHandFedSource) + kpis,
+      "web.toml");
 }
 
 // A deadline KPI: 0 -> 100 from 2026-10-01 to 2026-12-31 (UTC) unless `goal` says otherwise.
@@ -96,8 +90,10 @@ class FakeSource : public PageSource {
   }
   std::optional<TimePoint> EvaluatedAt() const override { return evaluated_; }
   std::chrono::seconds RefreshInterval() const override { return refresh; }
+  const date::time_zone* Zone() const override { return zone; }
   TimePoint Now() const override { return kNow; }
 
+  const date::time_zone* zone = nullptr;
   std::map<std::string, std::vector<rules::Sample>> history;
   std::map<std::string, std::vector<SilenceNote>> silences;
   std::chrono::seconds refresh{60};
@@ -195,7 +191,7 @@ TEST_F(StatusPageTest, OverviewShowsEveryStatusMostUrgentFirst) {
   const HtmlElement* on_time = doc.ById("on_time");
   EXPECT_THAT(on_time->text, HasSubstr("On time"));
   EXPECT_THAT(on_time->text, HasSubstr("55 EUR"));
-  EXPECT_THAT(on_time->text, HasSubstr("100 EUR by 2026-12-31 00:00 UTC"));
+  EXPECT_THAT(on_time->text, HasSubstr("100 EUR by 2026-12-30"));
   EXPECT_THAT(on_time->text, HasSubstr("cfo@example.com"));
   EXPECT_THAT(on_time->text, HasSubstr("Days left"));
   EXPECT_EQ(doc.Within(*on_time, "svg").size(), 2u) << "progress bar and sparkline";
@@ -370,7 +366,8 @@ TEST_F(StatusPageTest, DetailPageShowsChartFiguresAlertsAndSamples) {
   EXPECT_THAT(main, HasSubstr("Off track"));
   EXPECT_THAT(main, HasSubstr("revenue/goal"));
   EXPECT_THAT(main, HasSubstr("holiday freeze"));
-  EXPECT_THAT(main, HasSubstr("30 EUR by 2026-11-01 00:00 UTC")) << "milestone";
+  EXPECT_THAT(main, HasSubstr("30 EUR by 2026-10-31"))
+      << "milestone: the day that ends at its instant";
   EXPECT_THAT(main, HasSubstr("19.5 EUR")) << "a stored sample";
   EXPECT_EQ(doc.ById("samples-h") != nullptr, true);
 }
@@ -419,6 +416,27 @@ TEST_F(StatusPageTest, HeadHasTheHeadersButNoBody) {
             beast_http::status::not_found);
   EXPECT_EQ(Get(source, "/", beast_http::verb::post).result(),
             beast_http::status::method_not_allowed);
+}
+
+TEST_F(StatusPageTest, TimesAndDatesAreInTheEvaluationTimeZone) {
+  // Midnight in Berlin (UTC+1 in winter) ends 2026-12-31 there.
+  FakeSource source(DeadlineKpi("berlin", "unit = \"EUR\"\n", "2026-12-31T23:00:00Z"));
+  source.zone = date::locate_zone("Europe/Berlin");
+  source.Set("berlin", 55);
+  source.Evaluate();
+  const std::string overview = HtmlDocument(Get(source, "/").body()).ById("berlin")->text;
+  EXPECT_THAT(overview, HasSubstr("100 EUR by 2026-12-31"));
+  EXPECT_THAT(overview, HasSubstr("2026-11-15 13:00 CET")) << "updated, 12:00 UTC";
+  const HtmlDocument detail(Get(source, "/kpi/berlin").body());
+  const std::string header = detail.ByTag("header").at(0)->text;
+  EXPECT_THAT(header, HasSubstr("Evaluated 2026-11-15 13:00 CET"));
+  const std::string main = detail.ById("main-content")->text;
+  EXPECT_THAT(main, HasSubstr("2026-10-01 02:00 CEST")) << "the start, in summer time";
+  EXPECT_THAT(main, ::testing::Not(HasSubstr("UTC")));
+  // Without a zone (UTC), the same deadline is an instant, not a day's end.
+  source.zone = nullptr;
+  EXPECT_THAT(HtmlDocument(Get(source, "/").body()).ById("berlin")->text,
+              HasSubstr("100 EUR by 2026-12-31 23:00 UTC"));
 }
 
 TEST_F(StatusPageTest, RefreshIntervalHasAFloor) {
