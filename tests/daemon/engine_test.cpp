@@ -11,6 +11,7 @@
 
 #include "daemon/load_config.hpp"
 #include "daemon/metrics.hpp"
+#include "tests/support/config_text.hpp"
 
 namespace kpid {
 namespace {
@@ -24,22 +25,9 @@ using ::testing::HasSubstr;
 constexpr TimePoint kNow = std::chrono::sys_days(std::chrono::year{2026} / 11 / 15) + hours(12);
 
 std::shared_ptr<const config::Config> MustLoad(const std::string& kpis) {
-  const std::string text = R"(
-[evaluation]
-interval = "1m"
-
-[[source]]
-name = "db"
-type = "sql"
-driver = "sqlite3"
-connection = "/nonexistent.db"
-)" + kpis;
-  config::LoadResult result = config::LoadFromString(
-      text, "engine.toml", BuiltinExtensions(),
-      [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
-  for (const auto& e : result.errors) ADD_FAILURE() << e.ToString();
-  return std::make_shared<const config::Config>(result.config ? std::move(*result.config)
-                                                              : config::Config{});
+  return testing::MustLoadConfig(
+      "[evaluation]\ninterval = \"1m\"\n" + std::string(testing::kHandFedSource) + kpis,
+      "engine.toml");
 }
 
 collectors::CollectResult Value(double v, TimePoint at) { return collectors::Sample{v, at}; }

@@ -20,6 +20,7 @@
 #include "daemon/persistence.hpp"
 #include "daemon/store/store.hpp"
 #include "rules/goal.hpp"
+#include "tests/support/config_text.hpp"
 #include "tests/support/process.hpp"
 
 namespace kpid {
@@ -42,17 +43,10 @@ TimePoint Utc(int y, unsigned m, unsigned d, int h = 0, int min = 0, int s = 0) 
 
 std::string Iso(TimePoint t) { return api::FormatTime(t); }
 
-config::LoadResult Load(const std::string& goal, const std::string& timezone = "Europe/Berlin") {
-  const std::string text = R"([evaluation]
-interval = "1m"
-timezone = ")" + timezone + R"("
-
-[[source]]
-name = "db"
-type = "sql"
-driver = "sqlite3"
-connection = "/nonexistent.db"
-
+// One KPI with the goal `goal` ([kpi.goal] keys), judged in Europe/Berlin.
+std::string Text(const std::string& goal) {
+  return "[evaluation]\ninterval = \"1m\"\ntimezone = \"Europe/Berlin\"\n" +
+         std::string(testing::kHandFedSource) + R"(
 [[kpi]]
 name = "revenue"
 source = "db"
@@ -60,16 +54,16 @@ query = "SELECT 1"
 stale_after = "400d"
   [kpi.goal]
 )" + goal;
+}
+
+config::LoadResult Load(const std::string& goal) {
   return config::LoadFromString(
-      text, "periods.toml", BuiltinExtensions(),
+      Text(goal), "periods.toml", BuiltinExtensions(),
       [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
 }
 
 std::shared_ptr<const config::Config> MustLoad(const std::string& goal) {
-  config::LoadResult result = Load(goal);
-  for (const auto& e : result.errors) ADD_FAILURE() << e.ToString();
-  return std::make_shared<const config::Config>(result.config ? std::move(*result.config)
-                                                              : config::Config{});
+  return testing::MustLoadConfig(Text(goal), "periods.toml");
 }
 
 std::vector<std::string> Errors(const std::string& goal) {
