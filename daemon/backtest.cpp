@@ -1,6 +1,8 @@
 #include "daemon/backtest.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -14,6 +16,8 @@
 #include "daemon/api.hpp"
 #include "daemon/config/duration.hpp"
 #include "daemon/engine.hpp"
+#include "daemon/notify/figures.hpp"
+#include "daemon/notify/message.hpp"
 #include "daemon/notify/notifier.hpp"
 #include "daemon/store/store.hpp"
 #include "rules/annotation.hpp"
@@ -54,8 +58,84 @@ std::vector<std::string> Receivers(const config::Config& config, const rules::La
 // recorded as the replay reaches them.
 struct Feed {
   std::string kpi;
+  TimePoint from;  // where its history is read from
   std::vector<rules::Sample> samples;
   std::size_t next = 0;
+  bool loaded = false;  // `samples` holds the history; else it is read again when replayed
+};
+
+// The histories read to plan the replay are kept for it up to this many samples (256 MB);
+// beyond, each is read again when its KPI's turn comes and dropped after, so that memory
+// stays bounded whatever the config and the time span.
+constexpr std::size_t kKeptSamples = 16'000'000;
+
+// A replay block holds at most this many KPIs (more when KPIs that read one another need
+// more): its state stays in the CPU's caches while it steps through the whole history.
+constexpr std::size_t kBlockKpis = 2;
+
+// The KPIs to step together (positions in config.kpis, ascending per block): each block
+// holds every KPI that one of its KPIs reads, a derived KPI's inputs and KPIs named in its
+// rules' expressions and templates. Names are found as rules::Expression finds variables:
+// every word and each of its suffixes that could start an identifier, a superset.
+std::vector<std::vector<std::size_t>> ReplayBlocks(const config::Config& config) {
+  const std::vector<config::Kpi>& kpis = config.kpis;
+  std::map<std::string_view, std::size_t> index;
+  for (std::size_t i = 0; i < kpis.size(); ++i) index.emplace(kpis[i].name, i);
+  std::vector<std::size_t> parent(kpis.size());
+  for (std::size_t i = 0; i < parent.size(); ++i) parent[i] = i;
+  auto root = [&](std::size_t i) {
+    while (parent[i] != i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  auto scan = [&](std::size_t i, std::string_view text) {
+    auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; };
+    auto start = [](char c) {
+      return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_';
+    };
+    for (std::size_t b = 0; b < text.size();) {
+      if (!word(text[b])) {
+        ++b;
+        continue;
+      }
+      std::size_t e = b;
+      while (e < text.size() && word(text[e])) ++e;
+      for (std::size_t k = b; k < e; ++k) {
+        if (!start(text[k])) continue;
+        if (auto it = index.find(text.substr(k, e - k)); it != index.end()) {
+          parent[root(it->second)] = root(i);
+        }
+      }
+      b = e;
+    }
+  };
+  for (std::size_t i = 0; i < kpis.size(); ++i) {
+    if (kpis[i].expr) scan(i, kpis[i].expr->text);
+    for (const config::Rule& rule : kpis[i].rules) {
+      scan(i, rule.when.text);
+      for (const auto* text : {&rule.recover_when, &rule.summary, &rule.description}) {
+        if (*text) scan(i, (*text)->text);
+      }
+    }
+  }
+  std::map<std::size_t, std::vector<std::size_t>> groups;  // by root
+  for (std::size_t i = 0; i < kpis.size(); ++i) groups[root(i)].push_back(i);
+  std::vector<std::vector<std::size_t>> blocks;
+  for (auto& [r, members] : groups) {
+    if (blocks.empty() || blocks.back().size() + members.size() > kBlockKpis) blocks.emplace_back();
+    blocks.back().insert(blocks.back().end(), members.begin(), members.end());
+  }
+  for (auto& block : blocks) std::sort(block.begin(), block.end());
+  return blocks;
+}
+
+// One alert of a replayed KPI: the receivers its routes give, per severity (info, warning,
+// critical) and status (none, or one of kAllStatuses), on which alone its labels depend; and
+// the escalation receivers told it fires, who hear its resolve too.
+struct AlertRouting {
+  static constexpr std::size_t kSeverities = 3;
+  std::array<std::optional<std::vector<std::string>>, kSeverities*(rules::kAllStatuses.size() + 1)>
+      receivers;
+  std::vector<std::string> told;
 };
 
 // The median time between consecutive samples; nullopt with fewer than 2.
@@ -95,6 +175,42 @@ std::string Joined(const std::vector<std::string>& items) {
   return out;
 }
 
+// Adds a goal event the daemon would tell (not a silent one) to its KPI's notifications.
+void AddEvent(BacktestReport& report,
+              const std::map<std::string, std::size_t, std::less<>>& reported, const Engine& engine,
+              const config::Config& config, const GoalEvent& e, TimePoint t) {
+  auto it = reported.find(e.kpi);
+  const KpiView* view = engine.Find(e.kpi);
+  if (e.silent || it == reported.end() || view == nullptr) return;
+  const std::string alert = rules::GoalAlertId(e.kpi);
+  rules::Labels labels;
+  for (const AlertView& a : view->alerts) {
+    if (a.id == alert) {
+      labels =
+          rules::AlertLabels(e.kpi, a.id, a.state.severity, a.state.status, view->config->labels);
+    }
+  }
+  std::vector<std::string> receivers = Receivers(config, labels);
+  std::vector<BacktestNotification>& list = report.kpis[it->second].notifications;
+  if (e.kind == GoalEvent::Kind::kAchieved) {
+    // The achieved message replaces the goal alert's resolve, to the same receivers.
+    for (auto n = list.begin(); n != list.end(); ++n) {
+      if (n->at != t || n->alert != alert || n->event != "resolved") continue;
+      for (const std::string& r : n->receivers) {
+        if (std::find(receivers.begin(), receivers.end(), r) == receivers.end()) {
+          receivers.push_back(r);
+        }
+      }
+      list.erase(n);
+      break;
+    }
+  }
+  const std::string status =
+      view->evaluation.status ? std::string(rules::StatusName(*view->evaluation.status)) : "";
+  list.push_back({t, alert, e.name, status, "info", e.value.value_or(std::nan("")),
+                  notify::EventSummary(notify::GoalEventFacts(e, *view)), std::move(receivers)});
+}
+
 }  // namespace
 
 BacktestOptions ResolveBacktestOptions(const std::string& since, const std::string& until,
@@ -131,15 +247,19 @@ BacktestReport Backtest(const std::shared_ptr<const config::Config>& config,
   {
     Engine planner;
     planner.Apply(config);
+    std::size_t kept = 0;
     for (const config::Kpi& kpi : config->kpis) {
       if (kpi.expr) continue;  // derived: the engine computes it from the others
       Feed& feed = feeds.emplace_back();
       feed.kpi = kpi.name;
-      feed.samples =
-          history(kpi.name, planner.HistoryStart(kpi.name, options.since), options.until);
+      feed.from = planner.HistoryStart(kpi.name, options.since);
+      feed.samples = history(kpi.name, feed.from, options.until);
       if (const auto gap = MedianGap(feed.samples); gap && *gap > kpi.stale_after) {
         raised[kpi.name] = 3 * *gap;
       }
+      kept += feed.samples.size();
+      feed.loaded = kept <= kKeptSamples;
+      if (!feed.loaded) std::vector<rules::Sample>().swap(feed.samples);
     }
   }
   auto adjusted = std::make_shared<config::Config>(*config);
@@ -191,77 +311,117 @@ BacktestReport Backtest(const std::shared_ptr<const config::Config>& config,
     if (auto it = raised.find(kpi.name); it != raised.end()) out.stale_after = it->second;
   }
 
-  for (Feed& feed : feeds) {
-    const auto first_new =
-        std::partition_point(feed.samples.begin(), feed.samples.end(),
-                             [&](const rules::Sample& s) { return s.at <= options.since; });
-    const std::span<const rules::Sample> seed(feed.samples.begin(), first_new);
-    if (!seed.empty()) {
-      engine.Seed(feed.kpi, seed, options.since);
-      // Counts as collected from the start: the daemon would have been running.
-      (void)engine.Record(feed.kpi, collectors::Sample{seed.back().value, seed.back().at});
-    }
-    feed.next = static_cast<std::size_t>(first_new - feed.samples.begin());
-    if (auto it = reported.find(feed.kpi); it != reported.end()) {
-      report.kpis[it->second].samples = feed.samples.size() - feed.next;
-    }
-  }
-
   const std::vector<KpiView>& views = engine.kpis();
   std::vector<std::optional<std::size_t>> report_of(views.size());  // by view, in config order
-  for (std::size_t i = 0; i < views.size(); ++i) {
-    if (auto it = reported.find(views[i].config->name); it != reported.end()) {
-      report_of[i] = it->second;
+  std::vector<Feed*> feed_of(views.size());
+  {
+    std::map<std::string_view, Feed*> by_name;
+    for (Feed& feed : feeds) by_name.emplace(feed.kpi, &feed);
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      if (auto it = reported.find(views[i].config->name); it != reported.end()) {
+        report_of[i] = it->second;
+      }
+      if (auto it = by_name.find(views[i].config->name); it != by_name.end()) {
+        feed_of[i] = it->second;
+      }
     }
   }
-  // Per alert: the escalation receivers told it fires; they hear its resolve too.
-  std::map<std::string, std::vector<std::string>> escalated;
-  for (TimePoint t = options.since; t <= options.until; t += options.step) {
-    for (Feed& feed : feeds) {
-      while (feed.next < feed.samples.size() && feed.samples[feed.next].at <= t) {
-        const rules::Sample& s = feed.samples[feed.next++];
-        (void)engine.Record(feed.kpi, collectors::Sample{s.value, s.at});
-      }
+  for (TimePoint t = options.since; t <= options.until; t += options.step) ++report.evaluations;
+  // Each block steps through the whole history on its own: the KPIs of one never read
+  // those of another, so this judges each as stepping all together would, and a block
+  // without a reported KPI cannot change the report.
+  for (const std::vector<std::size_t>& block : ReplayBlocks(*adjusted)) {
+    if (std::none_of(block.begin(), block.end(), [&](std::size_t i) { return report_of[i]; })) {
+      continue;
     }
-    const Engine::Cycle cycle = engine.Evaluate(t);
-    ++report.evaluations;
-    for (std::size_t i = 0; i < views.size(); ++i) {
-      if (!report_of[i]) continue;
-      const KpiView& view = views[i];
-      BacktestKpi& out = report.kpis[*report_of[i]];
-      const std::string status =
-          view.evaluation.status ? std::string(rules::StatusName(*view.evaluation.status)) : "";
-      if (out.timeline.empty() || out.timeline.back().status != status) {
-        out.timeline.push_back({t, status});
+    for (const std::size_t i : block) {
+      Feed* feed = feed_of[i];
+      if (feed == nullptr) continue;
+      if (!feed->loaded) {
+        feed->samples = history(feed->kpi, feed->from, options.until);
+        feed->loaded = true;
       }
+      const auto first_new =
+          std::partition_point(feed->samples.begin(), feed->samples.end(),
+                               [&](const rules::Sample& s) { return s.at <= options.since; });
+      const std::span<const rules::Sample> seed(feed->samples.begin(), first_new);
+      if (!seed.empty()) {
+        engine.Seed(feed->kpi, seed, options.since);
+        // Counts as collected from the start: the daemon would have been running.
+        (void)engine.Record(feed->kpi, collectors::Sample{seed.back().value, seed.back().at});
+      }
+      feed->next = static_cast<std::size_t>(first_new - feed->samples.begin());
+      if (report_of[i]) report.kpis[*report_of[i]].samples = feed->samples.size() - feed->next;
     }
-    for (const AlertChange& change : cycle.changes) {
-      auto it = reported.find(change.kpi);
-      if (it == reported.end() || !rules::Notifies(change.transition.event)) continue;
-      const rules::Transition& tr = change.transition;
-      std::vector<std::string> receivers = Receivers(*config, change.labels);
-      // Escalation receivers in force at the transition; a resolve goes to those told.
-      std::vector<std::string>& told = escalated[change.alert];
-      if (tr.event == rules::AlertEvent::kResolved) {
-        for (const std::string& r : told) {
-          if (std::find(receivers.begin(), receivers.end(), r) == receivers.end()) {
-            receivers.push_back(r);
-          }
-        }
-        told.clear();
-      } else if (const KpiView* view = engine.Find(change.kpi); view != nullptr) {
-        for (const auto& [r, repeat] : notify::EscalationAt(*view, t).repeat) {
-          if (std::find(told.begin(), told.end(), r) == told.end()) told.push_back(r);
-          if (std::find(receivers.begin(), receivers.end(), r) == receivers.end()) {
-            receivers.push_back(r);
-          }
+    std::vector<std::optional<rules::Status>> last_status(block.size());
+    std::vector<std::vector<AlertRouting>> routing(block.size());
+    for (std::size_t b = 0; b < block.size(); ++b) routing[b].resize(views[block[b]].alerts.size());
+    for (TimePoint t = options.since; t <= options.until; t += options.step) {
+      for (const std::size_t i : block) {
+        Feed* feed = feed_of[i];
+        if (feed == nullptr) continue;
+        while (feed->next < feed->samples.size() && feed->samples[feed->next].at <= t) {
+          engine.RecordReplayed(i, feed->samples[feed->next++]);
         }
       }
-      report.kpis[it->second].notifications.push_back(
-          {t, change.alert, std::string(EventName(tr.event)),
-           tr.status ? std::string(rules::StatusName(*tr.status)) : "",
-           std::string(rules::SeverityName(tr.severity)), change.variables.value, change.summary,
-           std::move(receivers)});
+      const Engine::Cycle cycle = engine.Evaluate(t, block);
+      for (std::size_t b = 0; b < block.size(); ++b) {
+        const std::size_t i = block[b];
+        if (!report_of[i]) continue;
+        BacktestKpi& out = report.kpis[*report_of[i]];
+        const std::optional<rules::Status> status = views[i].evaluation.status;
+        if (out.timeline.empty() || last_status[b] != status) {
+          out.timeline.push_back({t, status ? std::string(rules::StatusName(*status)) : ""});
+          last_status[b] = status;
+        }
+      }
+      for (const AlertChange& change : cycle.changes) {
+        if (!rules::Notifies(change.transition.event)) continue;
+        std::size_t b = 0;
+        while (b < block.size() && views[block[b]].config->name != change.kpi) ++b;
+        if (b == block.size() || !report_of[block[b]]) continue;
+        const KpiView& view = views[block[b]];
+        std::size_t a = 0;
+        while (a < view.alerts.size() && view.alerts[a].id != change.alert) ++a;
+        if (a == view.alerts.size()) continue;
+        AlertRouting& how = routing[b][a];
+        const rules::Transition& tr = change.transition;
+        auto& routed =
+            how.receivers[static_cast<std::size_t>(tr.severity) * (rules::kAllStatuses.size() + 1) +
+                          (tr.status ? static_cast<std::size_t>(*tr.status) + 1 : 0)];
+        if (!routed) routed = Receivers(*config, change.labels);
+        std::vector<std::string> receivers = *routed;
+        // Escalation receivers in force at the transition; a resolve goes to those told.
+        std::vector<std::string>& told = how.told;
+        if (tr.event == rules::AlertEvent::kResolved) {
+          for (const std::string& r : told) {
+            if (std::find(receivers.begin(), receivers.end(), r) == receivers.end()) {
+              receivers.push_back(r);
+            }
+          }
+          told.clear();
+        } else {
+          for (const auto& [r, repeat] : notify::EscalationAt(view, t).repeat) {
+            if (std::find(told.begin(), told.end(), r) == told.end()) told.push_back(r);
+            if (std::find(receivers.begin(), receivers.end(), r) == receivers.end()) {
+              receivers.push_back(r);
+            }
+          }
+        }
+        report.kpis[*report_of[block[b]]].notifications.push_back(
+            {t, change.alert, std::string(EventName(tr.event)),
+             tr.status ? std::string(rules::StatusName(*tr.status)) : "",
+             std::string(rules::SeverityName(tr.severity)), change.variables.value, change.summary,
+             std::move(receivers)});
+      }
+      for (const GoalEvent& e : cycle.events) AddEvent(report, reported, engine, *config, e, t);
+    }
+    // Replayed: the block's KPIs are not judged again.
+    for (const std::size_t i : block) {
+      if (Feed* feed = feed_of[i]) {
+        std::vector<rules::Sample>().swap(feed->samples);
+        feed->next = 0;
+      }
     }
   }
   for (BacktestKpi& kpi : report.kpis) FindFlaps(kpi);

@@ -37,7 +37,9 @@ struct BacktestStatus {
 struct BacktestNotification {
   TimePoint at;
   std::string alert;
-  std::string event;  // "firing", "changed" (status or severity while firing), "resolved"
+  // "firing", "changed" (status or severity while firing), "resolved", or a goal event:
+  // "progress_50", "milestone_met", "milestone_missed", "achieved" (severity "info").
+  std::string event;
   std::string status;
   std::string severity;
   double value = 0;  // the KPI's value then (NaN: none)

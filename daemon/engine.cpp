@@ -5,7 +5,6 @@
 #include <limits>
 
 #include <date/date.h>
-#include <prometheus/metric_family.h>
 
 #include "daemon/goal_builder.hpp"
 #include "rules/annotation.hpp"
@@ -25,8 +24,6 @@ rules::Expression MustCompile(const std::string& text, rules::VariableSet& vars)
   auto compiled = rules::Expression::Compile(text, vars);
   return std::get<rules::Expression>(std::move(compiled));
 }
-
-double Seconds(TimePoint t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
 
 std::string Day(TimePoint t) {
   return date::format("%F", std::chrono::floor<std::chrono::seconds>(t));
@@ -234,6 +231,7 @@ std::vector<std::string> Engine::Apply(std::shared_ptr<const config::Config> con
   views_ = std::move(views);
   index_ = std::move(index);
   config_ = std::move(config);
+  event_slots_.clear();  // goal events: refilled for the new KPIs by DetectEvents()
   return reseed;
 }
 
@@ -420,15 +418,31 @@ std::optional<store::SampleRow> Engine::Record(const std::string& kpi,
   return store::SampleRow{kpi, sample};
 }
 
+void Engine::RecordReplayed(std::size_t kpi, const rules::Sample& sample) {
+  ++version_;
+  KpiView& view = views_[kpi];
+  view.collected_once = true;
+  view.last_error.reset();
+  rules::Series& series = runtimes_[kpi]->series;
+  if (series.Latest() && sample.at <= series.Latest()->at) return;
+  if (series.Add(sample)) view.latest = sample;
+}
+
 Engine::Cycle Engine::Evaluate(TimePoint now) {
+  std::vector<std::size_t> all(views_.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  return Evaluate(now, all);
+}
+
+Engine::Cycle Engine::Evaluate(TimePoint now, std::span<const std::size_t> kpis) {
   ++version_;
   Cycle cycle;
   // Every KPI name reads its latest value, derived ones as computed below.
-  for (std::size_t i = 0; i < views_.size(); ++i) {
+  for (const std::size_t i : kpis) {
     *runtimes_[i]->slot = views_[i].latest ? views_[i].latest->value : kNoValue;
   }
   // Derived KPIs: the config lists them after the KPIs they read.
-  for (std::size_t i = 0; i < views_.size(); ++i) {
+  for (const std::size_t i : kpis) {
     Runtime& runtime = *runtimes_[i];
     if (!runtime.expr) continue;
     KpiView& view = views_[i];
@@ -464,14 +478,14 @@ Engine::Cycle Engine::Evaluate(TimePoint now) {
     }
   }
 
-  for (std::size_t i = 0; i < views_.size(); ++i) {
+  for (const std::size_t i : kpis) {
     KpiView& view = views_[i];
     Runtime& runtime = *runtimes_[i];
     if (PeriodicGoal(*view.config) != nullptr) {
       RollPeriod(view, now, WithLatest(runtime.series, history_source_, view.config->name),
                  cycle.periods);
     }
-    view.evaluation = rules::Evaluate(view.spec, runtime.series, view.collected_once, now);
+    rules::EvaluateInto(view.spec, runtime.series, view.collected_once, now, view.evaluation);
     if (!view.evaluation.judged) continue;  // alerts wait for the first collection
     slots_->Write(view.evaluation.variables);
     const std::optional<rules::Status> status = view.evaluation.status;
@@ -524,124 +538,190 @@ Engine::Cycle Engine::Evaluate(TimePoint now) {
                                alert.description, view.evaluation.variables});
     }
   }
+  for (const std::size_t i : kpis) DetectEvents(i, now, cycle.events);
   return cycle;
 }
 
-std::vector<prometheus::MetricFamily> Engine::Collect() const {
-  auto family = [](std::string name, std::string help) {
-    prometheus::MetricFamily f;
-    f.name = std::move(name);
-    f.help = std::move(help);
-    f.type = prometheus::MetricType::Gauge;
-    return f;
-  };
-  prometheus::MetricFamily value = family("kpi_value", "Latest value of the KPI.");
-  prometheus::MetricFamily timestamp =
-      family("kpi_last_sample_timestamp_seconds", "Timestamp of the KPI's latest sample.");
-  prometheus::MetricFamily target = family("kpi_target", "Target value of the KPI's goal.");
-  prometheus::MetricFamily baseline =
-      family("kpi_baseline", "Baseline value of the KPI's goal (progress 0).");
-  prometheus::MetricFamily expected =
-      family("kpi_expected_value", "Value the goal's trajectory expects by now.");
-  prometheus::MetricFamily progress =
-      family("kpi_progress_ratio", "Progress from baseline (0) to target (1).");
-  prometheus::MetricFamily expected_progress =
-      family("kpi_expected_progress_ratio", "Progress the goal's trajectory expects by now.");
-  prometheus::MetricFamily forecast =
-      family("kpi_forecast_value", "Least-squares forecast of the value at the deadline.");
-  prometheus::MetricFamily lower = family(
-      "kpi_forecast_lower_value", "Lower end of the 80 % prediction interval at the deadline.");
-  prometheus::MetricFamily upper = family(
-      "kpi_forecast_upper_value", "Upper end of the 80 % prediction interval at the deadline.");
-  prometheus::MetricFamily likelihood =
-      family("kpi_goal_likelihood_ratio",
-             "Probability that the value reaches the target by the deadline.");
-  prometheus::MetricFamily required_rate = family(
-      "kpi_required_rate_per_day", "Change per day needed from now to reach the target in time.");
-  prometheus::MetricFamily current_rate =
-      family("kpi_current_rate_per_day", "Slope of the forecast line, per day.");
-  prometheus::MetricFamily hit =
-      family("kpi_projected_hit_timestamp_seconds", "When the forecast line reaches the target.");
-  prometheus::MetricFamily deadline =
-      family("kpi_deadline_timestamp_seconds", "Deadline of the KPI's goal.");
-  prometheus::MetricFamily status =
-      family("kpi_status", "Goal status: 1 for the current status, 0 for the others.");
-  prometheus::MetricFamily firing =
-      family("kpi_alert_firing", "1 while the alert is firing, else 0.");
-  prometheus::MetricFamily periods =
-      family("kpi_goal_periods_total",
-             "Closed periods of a recurring goal, by result (achieved, missed).");
-  periods.type = prometheus::MetricType::Counter;
+// --- Goal events -----------------------------------------------------------------------
 
-  for (const KpiView& view : views_) {
-    std::vector<prometheus::ClientMetric::Label> labels = {{"kpi", view.config->name}};
-    for (const auto& [k, v] : view.config->labels) labels.push_back({k, v});
-    auto add = [&](prometheus::MetricFamily& f, double v) {
-      if (std::isnan(v)) return;
-      prometheus::ClientMetric metric;
-      metric.label = labels;
-      metric.gauge.value = v;
-      f.metric.push_back(std::move(metric));
-    };
-    if (view.latest) {
-      add(value, view.latest->value);
-      add(timestamp, Seconds(view.latest->at));
-    }
-    const rules::Variables& v = view.evaluation.variables;
-    if (view.spec.goal) {
-      if (const auto* goal = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind)) {
-        add(target, goal->target);
-        add(baseline, goal->baseline);
-        // A recurring goal has its deadline from its first evaluation on.
-        const bool periodic = PeriodicGoal(*view.config) != nullptr;
-        if (!periodic || view.period) add(deadline, Seconds(goal->deadline));
-        if (periodic) {
-          for (const auto& [result, count] :
-               {std::pair{"achieved", view.periods_achieved}, {"missed", view.periods_missed}}) {
-            prometheus::ClientMetric metric;
-            metric.label = labels;
-            metric.label.push_back({"result", result});
-            metric.counter.value = static_cast<double>(count);
-            periods.metric.push_back(std::move(metric));
-          }
-        }
-        add(expected, v.expected);
-        add(progress, v.progress);
-        add(expected_progress, v.expected_progress);
-        add(forecast, v.forecast);
-        add(lower, v.forecast_lower);
-        add(upper, v.forecast_upper);
-        add(likelihood, v.likelihood);
-        add(required_rate, v.required_rate);
-        add(current_rate, v.current_rate);
-        if (view.evaluation.projected_hit) add(hit, Seconds(*view.evaluation.projected_hit));
-      }
-      if (view.evaluation.status) {
-        for (rules::Status s : rules::kAllStatuses) {
-          prometheus::ClientMetric metric;
-          metric.label = labels;
-          metric.label.push_back({"status", std::string(rules::StatusName(s))});
-          metric.gauge.value = s == *view.evaluation.status ? 1 : 0;
-          status.metric.push_back(std::move(metric));
-        }
-      }
-    }
-    for (const AlertView& alert : view.alerts) {
-      prometheus::ClientMetric metric;
-      metric.label = labels;
-      metric.label.push_back({"alert", alert.id});
-      metric.label.push_back({"severity", std::string(rules::SeverityName(alert.severity))});
-      metric.gauge.value = alert.state.phase == rules::AlertPhase::kFiring ? 1 : 0;
-      firing.metric.push_back(std::move(metric));
+namespace {
+
+// "50" for 0.5, "12.5" for 0.125: the threshold in percent, as keys and labels name it.
+std::string PercentName(double threshold) {
+  return rules::FormatNumber(std::round(threshold * 100.0 * 1e4) / 1e4);
+}
+
+// How far ahead of the trajectory progress `p` is at `now`: when the trajectory reaches p,
+// minus now (negative: behind). nullopt outside the goal's span or for p outside (0, 1].
+std::optional<rules::Duration> AheadOfTrajectory(const rules::DeadlineGoal& goal, double p,
+                                                 TimePoint now) {
+  if (!(p > 0) || p > 1 + rules::kProgressTolerance || now < goal.start || now > goal.deadline) {
+    return std::nullopt;
+  }
+  TimePoint lo = goal.start;
+  TimePoint hi = goal.deadline;
+  // The trajectory never falls: the first instant it reaches p, to the second.
+  while (hi - lo > std::chrono::seconds(1)) {
+    const TimePoint mid = lo + (hi - lo) / 2;
+    if (rules::ExpectedProgress(goal, mid) >= p - rules::kProgressTolerance) {
+      hi = mid;
+    } else {
+      lo = mid;
     }
   }
-  std::vector<prometheus::MetricFamily> out;
-  for (auto* f : {&value, &timestamp, &target, &baseline, &expected, &progress, &expected_progress,
-                  &forecast, &lower, &upper, &likelihood, &required_rate, &current_rate, &hit,
-                  &deadline, &status, &firing, &periods}) {
-    if (!f->metric.empty()) out.push_back(std::move(*f));
+  return hi - now;
+}
+
+// The day a milestone names, for messages: the day its end-of-day instant closes.
+std::string MilestoneDay(TimePoint at, const date::time_zone* zone) {
+  const auto last = std::chrono::floor<std::chrono::seconds>(at) - std::chrono::seconds(1);
+  if (zone == nullptr) return date::format("%F", last);
+  return date::format("%F", date::make_zoned(zone, last));
+}
+
+// The period of a goal without periods.
+const std::string kNoPeriod;
+
+std::string MilestoneKey(TimePoint at) {
+  return "milestone@" + date::format("%FT%TZ", std::chrono::floor<std::chrono::seconds>(at));
+}
+
+}  // namespace
+
+void Engine::RestoreEvents(std::span<const store::EventRow> rows) {
+  for (const store::EventRow& row : rows) {
+    events_[row.kpi].insert(row.period + '\n' + row.event);
   }
-  return out;
+  event_slots_.clear();
+}
+
+void Engine::DetectEvents(std::size_t i, TimePoint now, std::vector<GoalEvent>& out) {
+  KpiView& view = views_[i];
+  // A KPI without a value yet has nothing to tell.
+  if (!view.evaluation.judged || !view.latest || !view.evaluation.status || !view.spec.goal) {
+    return;
+  }
+  const auto* config = std::get_if<config::DeadlineGoal>(&view.config->goal->kind);
+  const auto* goal = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind);
+  if (config == nullptr || goal == nullptr) return;
+  const rules::Status status = *view.evaluation.status;
+  const double p = view.evaluation.variables.progress;
+  // Progress counts while the value is fresh and known (a carried baseline may not be).
+  const bool fresh = status != rules::Status::kNoData && std::isfinite(p);
+  const std::string& period = view.period ? view.period->label : kNoPeriod;
+  const std::string& kpi = view.config->name;
+
+  if (event_slots_.size() != views_.size()) event_slots_.assign(views_.size(), EventSlot{});
+  EventSlot& state = event_slots_[i];
+  if (state.cached && state.period == period &&
+      !(fresh && p >= state.next_threshold - rules::kProgressTolerance) &&
+      !(fresh && status == rules::Status::kAchieved && !state.achieved) &&
+      !(state.next_milestone && now >= *state.next_milestone)) {
+    return;
+  }
+  if (state.told == nullptr) state.told = &events_[kpi];
+  std::set<std::string, std::less<>>& told = *state.told;
+  const std::string prefix = period + '\n';
+  const auto is_told = [&](std::string_view key) {
+    return told.contains(prefix + std::string(key));
+  };
+  // The goal's first judgement with a fresh value: what is past already is only recorded.
+  const bool first = !told.contains("\njudged");
+  if (first && !fresh) return;
+
+  std::vector<GoalEvent> found;
+  const auto make = [&](GoalEvent::Kind kind, std::string key, std::string name) {
+    GoalEvent e;
+    e.kind = kind;
+    e.kpi = kpi;
+    e.period = period;
+    e.key = std::move(key);
+    e.name = std::move(name);
+    e.at = now;
+    e.value = view.latest->value;
+    e.progress = p;
+    e.ahead = AheadOfTrajectory(*goal, p, now);
+    e.silent = first;
+    return e;
+  };
+
+  // The goal alert resolving in this pass because the goal is achieved: its receivers hear
+  // "achieved" instead, also at a first judgement (the alert state was restored).
+  bool goal_alert_resolved_now = false;
+  for (const AlertView& alert : view.alerts) {
+    if (alert.rule == "goal") {
+      goal_alert_resolved_now =
+          alert.state.phase == rules::AlertPhase::kResolved && alert.state.resolved_at == now;
+    }
+  }
+  const bool achieved = fresh && status == rules::Status::kAchieved && !is_told("achieved");
+
+  // Progress thresholds: of those first reached in this pass only the highest is told (it
+  // says the others), none when the goal is achieved in the same pass.
+  if (fresh) {
+    std::size_t highest = found.size();
+    for (double threshold : config->progress_events) {
+      const std::string key = "progress_" + PercentName(threshold);
+      if (p < threshold - rules::kProgressTolerance || is_told(key)) continue;
+      GoalEvent e = make(GoalEvent::Kind::kProgress, key, key);
+      e.threshold = threshold;
+      e.silent = true;
+      highest = found.size();
+      found.push_back(std::move(e));
+    }
+    if (highest < found.size() && !achieved) found[highest].silent = first;
+  }
+
+  for (const rules::Milestone& milestone : goal->milestones) {
+    if (now < milestone.at) break;  // in time order
+    std::string key = MilestoneKey(milestone.at);
+    if (is_told(key)) continue;
+    const SampleLookup lookup = WithLatest(runtimes_[i]->series, history_source_, kpi);
+    const std::optional<rules::Sample> then = lookup.at_or_before(milestone.at);
+    const bool met =
+        then && rules::Progress(*goal, then->value) >=
+                    rules::Progress(*goal, milestone.value) - rules::kProgressTolerance;
+    GoalEvent e = make(met ? GoalEvent::Kind::kMilestoneMet : GoalEvent::Kind::kMilestoneMissed,
+                       std::move(key), met ? "milestone_met" : "milestone_missed");
+    e.milestone_day = MilestoneDay(milestone.at, config_->evaluation.zone);
+    e.milestone_value = milestone.value;
+    e.value = then ? std::optional(then->value) : std::nullopt;
+    e.progress = then ? rules::Progress(*goal, then->value) : kNoValue;
+    e.ahead.reset();
+    found.push_back(std::move(e));
+  }
+
+  if (achieved) {
+    GoalEvent e = make(GoalEvent::Kind::kAchieved, "achieved", "achieved");
+    e.silent = first && !goal_alert_resolved_now;
+    found.push_back(std::move(e));
+  }
+  if (first) {
+    GoalEvent e = make(GoalEvent::Kind::kJudged, "judged", "judged");
+    e.period.clear();
+    found.push_back(std::move(e));
+  }
+  if (!found.empty()) ++version_;
+  for (GoalEvent& e : found) {
+    told.insert(e.period + '\n' + e.key);
+    out.push_back(std::move(e));
+  }
+  state.cached = true;
+  state.period = period;
+  state.next_threshold = std::numeric_limits<double>::infinity();
+  for (double threshold : config->progress_events) {
+    if (!is_told("progress_" + PercentName(threshold))) {
+      state.next_threshold = std::min(state.next_threshold, threshold);
+    }
+  }
+  state.next_milestone.reset();
+  for (const rules::Milestone& milestone : goal->milestones) {
+    if (!is_told(MilestoneKey(milestone.at))) {
+      state.next_milestone = milestone.at;
+      break;
+    }
+  }
+  state.achieved = is_told("achieved");
 }
 
 }  // namespace kpid

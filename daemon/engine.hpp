@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -74,6 +75,37 @@ struct SampleLookup {
   std::function<std::optional<rules::Sample>(TimePoint t)> first_from;
 };
 
+// A deadline goal's event (README "Goal events"): progress first reaching one of the goal's
+// progress_events, a milestone's date passing (met or missed), the goal achieved. Each
+// happens once per goal and, for a recurring goal, per period; Engine::Evaluate() reports
+// it in the pass that finds it and never again (RestoreEvents() carries that across
+// restarts). The notifier records it in the store with the notifications that tell it.
+struct GoalEvent {
+  enum class Kind { kProgress, kMilestoneMet, kMilestoneMissed, kAchieved, kJudged };
+  Kind kind = Kind::kProgress;
+  std::string kpi;
+  std::string period;  // the period label of a recurring goal; "" for other goals
+  // Once per (kpi, period, key): "progress_50", "milestone@2026-11-15T23:00:00Z",
+  // "achieved", "judged" (the goal's first judgement: only marks what was past then).
+  std::string key;
+  std::string name;      // the alert's event label: progress_50, milestone_met, achieved, ...
+  TimePoint at;          // the pass that found it
+  double threshold = 0;  // kProgress: the fraction of the goal reached, e.g. 0.5
+  // Milestone events: the milestone's date (its day in evaluation.timezone) and value, and
+  // the KPI's latest value at or before its `at` (nullopt: none by then).
+  std::string milestone_day;
+  double milestone_value = 0;
+  std::optional<double> value;  // other events: the KPI's latest value
+  double progress = 0;          // of `value`, when there is one
+  // How far ahead of the trajectory (negative: behind) the latest value is: when the
+  // trajectory reaches its progress, minus now. nullopt outside the goal's time span.
+  std::optional<rules::Duration> ahead;
+  // Recorded without telling anyone: already past at the goal's first judgement (so that
+  // starting kpid on a half-done goal does not replay old crossings), or said by another
+  // event of the same pass (progress_100 is said by achieved).
+  bool silent = false;
+};
+
 // What the API, the metrics and `kpid eval` show of one KPI.
 struct KpiView {
   const config::Kpi* config = nullptr;  // valid until the next Apply()
@@ -120,6 +152,10 @@ class Engine : public VersionedCollectable {
   // Restores saved alert states; ids the config no longer has are ignored.
   void RestoreAlerts(std::span<const store::AlertRow> rows);
 
+  // Adds recorded goal events (the store's): they are not reported again. A goal whose KPI
+  // has none (no "judged" row) is judged for the first time at the next Evaluate().
+  void RestoreEvents(std::span<const store::EventRow> rows);
+
   // Takes what the store holds of a recurring goal's periods: past results and counts, and
   // the open period unless the engine has opened a later one (the store opened late). Then
   // closes every period that ended before `now` — the daemon was down across a rollover —
@@ -139,6 +175,9 @@ class Engine : public VersionedCollectable {
   // older than or equal in time to the latest one).
   std::optional<store::SampleRow> Record(const std::string& kpi,
                                          const collectors::CollectResult& result);
+  // Record() of a successful collection by position in kpis(), for a replay (kpid
+  // backtest): no lookup by name, nothing to persist.
+  void RecordReplayed(std::size_t kpi, const rules::Sample& sample);
 
   struct Cycle {
     std::vector<store::SampleRow> samples;  // new derived-KPI samples, to persist
@@ -147,6 +186,7 @@ class Engine : public VersionedCollectable {
     // Periods of recurring goals opened, changed (a carried baseline found) or closed, to
     // save; a closed one has its result set.
     std::vector<store::PeriodRow> periods;
+    std::vector<GoalEvent> events;  // goal events found in this pass, in KPI order
   };
   // Computes derived KPIs (in dependency order), rolls recurring goals over to the period
   // holding `now` (recording the closing result of each period that ended: the last
@@ -154,6 +194,11 @@ class Engine : public VersionedCollectable {
   // once its first collection since start has finished (for a derived KPI: those of all the KPIs it
   // reads).
   Cycle Evaluate(TimePoint now);
+  // Evaluate() of only `kpis` (positions in kpis(), ascending), for a replay that steps a
+  // few KPIs at a time through the whole history, which keeps their state in the CPU's
+  // caches. `kpis` must hold every KPI any of them reads: a derived KPI's inputs and the
+  // KPIs named in its rules' expressions and templates. The others are left as they are.
+  Cycle Evaluate(TimePoint now, std::span<const std::size_t> kpis);
 
   // In config order.
   [[nodiscard]] const std::vector<KpiView>& kpis() const { return views_; }
@@ -161,7 +206,9 @@ class Engine : public VersionedCollectable {
   // Every alert id of the config, for dropping the saved states of others.
   [[nodiscard]] std::vector<std::string> AlertIds() const;
 
+  // The per-KPI series (engine_metrics.cpp); AppendText() writes the same as text.
   std::vector<prometheus::MetricFamily> Collect() const override;
+  void AppendText(std::string& out) const override;
   // Changes whenever what Collect() returns may have changed.
   [[nodiscard]] std::uint64_t Version() const override { return version_; }
 
@@ -171,6 +218,8 @@ class Engine : public VersionedCollectable {
   // closing goes to `out`) and finds a carried baseline.
   void RollPeriod(KpiView& view, TimePoint now, const SampleLookup& history,
                   std::vector<store::PeriodRow>& out);
+  // Finds the goal events of views_[i] as of `now` (after it was judged) and appends them.
+  void DetectEvents(std::size_t i, TimePoint now, std::vector<GoalEvent>& out);
   std::shared_ptr<const config::Config> config_;
   HistorySource history_source_;
   std::uint64_t version_ = 0;
@@ -180,6 +229,21 @@ class Engine : public VersionedCollectable {
   std::vector<std::unique_ptr<Runtime>> runtimes_;  // parallel to views_
   std::vector<KpiView> views_;
   std::map<std::string, std::size_t, std::less<>> index_;
+  // Goal events reported or restored, per KPI ("<period>\n<key>"), kept across Apply().
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> events_;
+  // Per views_[i], what its next goal event can be, so that a pass with nothing new costs
+  // a few comparisons per KPI. Cleared by Apply() and RestoreEvents(); refilled lazily.
+  struct EventSlot {
+    std::set<std::string, std::less<>>* told = nullptr;  // its entry of events_
+    bool cached = false;                                 // the fields below hold for `period`
+    std::string period;
+    double next_threshold = 0;                // the lowest progress event not told
+    std::optional<TimePoint> next_milestone;  // the first milestone not told
+    bool achieved = false;                    // told
+  };
+  std::vector<EventSlot> event_slots_;
+  // AppendText()'s text per metric family, kept so that its capacity carries over.
+  mutable std::vector<std::string> family_text_;
 };
 
 }  // namespace kpid

@@ -1,5 +1,8 @@
 #include "daemon/metrics.hpp"
 
+#include <array>
+#include <charconv>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -53,6 +56,82 @@ int OpenFds() {
 }
 
 }  // namespace
+
+void VersionedCollectable::AppendText(std::string& out) const {
+  out += prometheus::TextSerializer().Serialize(Collect());
+}
+
+namespace exposition {
+namespace {
+
+// Backslash and line feed, and in label values the double quote, as the format escapes them.
+void AppendEscaped(std::string& out, std::string_view text, bool quotes) {
+  if (text.find_first_of(quotes ? "\\\n\"" : "\\\n") == std::string_view::npos) {
+    out += text;  // the common case
+    return;
+  }
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (quotes && c == '"') {
+      out += "\\\"";
+    } else {
+      out += c;
+    }
+  }
+}
+
+}  // namespace
+
+void AppendHeader(std::string& out, std::string_view name, std::string_view help,
+                  prometheus::MetricType type) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  AppendEscaped(out, help, false);
+  out += "\n# TYPE ";
+  out += name;
+  switch (type) {
+    case prometheus::MetricType::Counter:
+      out += " counter\n";
+      break;
+    case prometheus::MetricType::Gauge:
+      out += " gauge\n";
+      break;
+    case prometheus::MetricType::Histogram:
+      out += " histogram\n";
+      break;
+    case prometheus::MetricType::Summary:
+      out += " summary\n";
+      break;
+    case prometheus::MetricType::Untyped:
+      out += " untyped\n";
+      break;
+  }
+}
+
+void AppendLabel(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += "=\"";
+  AppendEscaped(out, value, true);
+  out += '"';
+}
+
+void AppendValue(std::string& out, double value) {
+  if (std::isnan(value)) {
+    out += "NaN";
+  } else if (std::isinf(value)) {
+    out += value > 0 ? "+Inf" : "-Inf";
+  } else {
+    std::array<char, 32> buffer{};
+    const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+    out.append(buffer.data(), result.ptr);
+  }
+}
+
+}  // namespace exposition
 
 std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   std::vector<prometheus::MetricFamily> out;
@@ -153,9 +232,15 @@ std::string Metrics::Render() const {
     const auto* versioned = dynamic_cast<const VersionedCollectable*>(collectable.get());
     Rendered& rendered = rendered_[i];
     if (versioned == nullptr || rendered.version != versioned->Version()) {
-      rendered.text = serializer.Serialize(collectable->Collect());
-      if (versioned != nullptr) rendered.version = versioned->Version();
+      if (versioned != nullptr) {
+        rendered.text.clear();
+        versioned->AppendText(rendered.text);
+        rendered.version = versioned->Version();
+      } else {
+        rendered.text = serializer.Serialize(collectable->Collect());
+      }
     }
+    out.reserve(out.size() + rendered.text.size() + 16384);
     out += rendered.text;
   }
   out += serializer.Serialize(process_->Collect());

@@ -8,12 +8,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_type.h>
 #include <prometheus/registry.h>
 
 namespace kpid {
@@ -30,7 +32,21 @@ class ProcessCollector : public prometheus::Collectable {
 class VersionedCollectable : public prometheus::Collectable {
  public:
   [[nodiscard]] virtual std::uint64_t Version() const = 0;
+  // Appends Collect() in the text format. This default goes through prometheus-cpp's
+  // serializer; a collectable with many series writes its text directly instead.
+  virtual void AppendText(std::string& out) const;
 };
+
+// Pieces of the text exposition format 0.0.4, for collectables that write it directly.
+namespace exposition {
+// "# HELP name help\n# TYPE name type\n".
+void AppendHeader(std::string& out, std::string_view name, std::string_view help,
+                  prometheus::MetricType type);
+// name="value", the value escaped (backslash, double quote, line feed).
+void AppendLabel(std::string& out, std::string_view name, std::string_view value);
+// The shortest text that reads back as `value`; NaN, +Inf and -Inf as Prometheus spells them.
+void AppendValue(std::string& out, double value);
+}  // namespace exposition
 
 class Metrics {
  public:

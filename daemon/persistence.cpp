@@ -69,8 +69,8 @@ Persistence::Persistence(prometheus::Registry& registry)
   // Every operation from the start, so that rate() sees the first failure.
   for (const char* operation :
        {"open", "append_samples", "dropped_sample", "save_alerts", "retain_alerts", "prune",
-        "save_periods", "load_silences", "save_silence", "prune_silences", "load_digest_runs",
-        "save_digest_run"}) {
+        "save_periods", "record_events", "load_silences", "save_silence", "prune_silences",
+        "load_digest_runs", "save_digest_run"}) {
     errors_.Add({{"operation", operation}});
   }
 }
@@ -171,8 +171,32 @@ void Persistence::SavePeriods(std::span<const store::PeriodRow> rows) {
   pending_periods_.insert(pending_periods_.end(), rows.begin(), rows.end());
 }
 
+std::optional<std::vector<std::int64_t>> Persistence::RecordEvents(
+    std::span<const store::EventRow> events, std::span<const store::OutboxRow> outbox,
+    std::span<const store::NoticeRow> notices) {
+  if (store_) {
+    auto ids = store_->RecordEvents(events, outbox, notices);
+    if (auto* error = std::get_if<store::Error>(&ids)) {
+      Failed("record_events", *error);
+    } else {
+      Healthy();
+      return std::get<std::vector<std::int64_t>>(std::move(ids));
+    }
+  }
+  pending_events_.insert(pending_events_.end(), events.begin(), events.end());
+  return std::nullopt;
+}
+
 bool Persistence::FlushPending() {
   if (!store_) return false;
+  if (!pending_events_.empty()) {
+    auto recorded = store_->RecordEvents(pending_events_, {}, {});
+    if (auto* error = std::get_if<store::Error>(&recorded)) {
+      Failed("record_events", *error);
+      return false;
+    }
+    pending_events_.clear();
+  }
   if (!pending_periods_.empty()) {
     if (auto error = store_->SavePeriods(pending_periods_)) {
       Failed("save_periods", *error);

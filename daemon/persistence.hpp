@@ -51,6 +51,13 @@ class Persistence {
   void SaveAlerts(std::span<const store::AlertRow> rows);
   void RetainAlerts(std::span<const std::string> ids);
   void SavePeriods(std::span<const store::PeriodRow> rows);
+  // Records goal events with the notifications that tell them and the notices those settle,
+  // in one transaction (Store::RecordEvents), and returns the outbox ids. nullopt when the
+  // store cannot take them: the events are then kept and written on a later tick, without
+  // the notifications, which the caller sends from memory.
+  std::optional<std::vector<std::int64_t>> RecordEvents(std::span<const store::EventRow> events,
+                                                        std::span<const store::OutboxRow> outbox,
+                                                        std::span<const store::NoticeRow> notices);
 
   // Retries the open and what is pending; prunes samples older than `retention` once an
   // hour. Returns true when this call opened the store for the first time.
@@ -74,6 +81,7 @@ class Persistence {
   std::map<std::string, store::AlertRow> pending_alerts_;  // by id: the latest state wins
   std::optional<std::vector<std::string>> pending_retain_;
   std::vector<store::PeriodRow> pending_periods_;  // in order: a later row may close an earlier
+  std::vector<store::EventRow> pending_events_;    // a few per goal and period: no bound needed
   std::optional<store::TimePoint> last_prune_;
   prometheus::Gauge& up_;
   prometheus::Family<prometheus::Counter>& errors_;

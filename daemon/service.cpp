@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <csignal>
+#include <utility>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
@@ -83,7 +84,7 @@ Service::Service(std::string config_path, config::Config initial)
   metrics_.ConfigLoaded(true, std::chrono::system_clock::now());
   metrics_.Add(engine_);
   // Recurring goals close their periods with the stored samples; every collected sample is
-  // written before the evaluation that may close a period.
+  // written at the start of the evaluation that may close a period.
   engine_->SetHistorySource([this](const std::string& kpi) {
     const store::Store* store = persistence_.store();
     return store != nullptr ? StoreLookup(*store, kpi) : SampleLookup{};
@@ -93,7 +94,7 @@ Service::Service(std::string config_path, config::Config initial)
     const bool first = view != nullptr && !view->collected_once;
     bool fresh = false;
     if (auto row = engine_->Record(outcome.kpi, outcome.result)) {
-      persistence_.AppendSamples({std::move(*row)});
+      unwritten_samples_.push_back(std::move(*row));
       fresh = true;
     }
     // A new value is judged now, not at the next evaluation tick: an alert is as fresh as
@@ -178,6 +179,8 @@ std::optional<TimePoint> Service::EvaluatedAt() const {
 std::chrono::seconds Service::RefreshInterval() const {
   return std::chrono::duration_cast<std::chrono::seconds>(config_->evaluation.interval);
 }
+
+const date::time_zone* Service::Zone() const { return config_->evaluation.zone; }
 
 TimePoint Service::Now() const { return std::chrono::system_clock::now(); }
 
@@ -498,6 +501,7 @@ int Service::Run() {
   // BeginShutdown stopped the loop; let in-flight work finish, bounded.
   io_.restart();
   io_.run_for(kShutdownGrace);
+  persistence_.AppendSamples(std::exchange(unwritten_samples_, {}));
   persistence_.Flush();
   log::Info("kpid stopped");
   return 0;
@@ -546,6 +550,13 @@ void Service::Restore(const std::vector<std::string>& kpis, bool alerts) {
   for (const store::PeriodRow& row : periods) LogPeriod(row);
   persistence_.SavePeriods(periods);
   if (alerts) {
+    // Goal events told before: not told again.
+    auto events = store->LoadEvents();
+    if (auto* error = std::get_if<store::Error>(&events)) {
+      log::Error("cannot restore goal events from the store", {{"error", error->message}});
+    } else {
+      engine_->RestoreEvents(std::get<std::vector<store::EventRow>>(events));
+    }
     auto saved = store->LoadAlerts();
     if (auto* error = std::get_if<store::Error>(&saved)) {
       log::Error("cannot restore alert states from the store", {{"error", error->message}});
@@ -605,12 +616,15 @@ void Service::Evaluate() {
     Restore({}, /*alerts=*/true);
     notifier_.Restore();
   }
+  persistence_.AppendSamples(std::exchange(unwritten_samples_, {}));
   Engine::Cycle cycle = engine_->Evaluate(now);
   persistence_.AppendSamples(std::move(cycle.samples));
   persistence_.SaveAlerts(cycle.alerts);
   for (const store::PeriodRow& row : cycle.periods) LogPeriod(row);
   persistence_.SavePeriods(cycle.periods);
   for (const AlertChange& change : cycle.changes) LogChange(change);
+  // Events first: an achieved goal's message settles what Reconcile() would resolve.
+  notifier_.Announce(cycle.events, now);
   notifier_.Reconcile(now);
   last_evaluation_ = now;
   last_evaluation_cost_ = Clock::now() - started;

@@ -77,6 +77,7 @@ class Service : private web::PageSource {
                                                        TimePoint now) const override;
   [[nodiscard]] std::optional<TimePoint> EvaluatedAt() const override;
   [[nodiscard]] std::chrono::seconds RefreshInterval() const override;
+  [[nodiscard]] const date::time_zone* Zone() const override;
   [[nodiscard]] TimePoint Now() const override;
 
   std::string config_path_;
@@ -86,6 +87,9 @@ class Service : private web::PageSource {
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer evaluate_soon_timer_;
   bool evaluate_soon_pending_ = false;
+  // Samples collected since the last evaluation pass, which writes them in one transaction:
+  // a transaction per collection cost more CPU than judging the sample.
+  std::vector<store::SampleRow> unwritten_samples_;
   Scheduler scheduler_;
   Metrics metrics_;
   std::shared_ptr<Engine> engine_ = std::make_shared<Engine>();

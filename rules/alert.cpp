@@ -85,16 +85,6 @@ bool Notifies(AlertEvent event) {
          event == AlertEvent::kResolved;
 }
 
-AlertInput GoalAlertInput(const Goal& goal, Status status) {
-  AlertInput input;
-  input.condition =
-      std::find(goal.notify_on.begin(), goal.notify_on.end(), status) != goal.notify_on.end();
-  input.severity = SeverityOf(status);
-  input.status = status;
-  input.notify_changes = true;
-  return input;
-}
-
 bool RuleCondition(AlertPhase phase, const Expression& when, const Expression* recover_when) {
   if (phase == AlertPhase::kFiring && recover_when != nullptr) return !Holds(*recover_when);
   return Holds(when);

@@ -4,6 +4,7 @@
 // a running `for` and never notifies twice.
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,7 +51,16 @@ struct AlertInput {
 };
 
 // Goal alert: the condition is "status in notify_on", the severity SeverityOf(status).
-[[nodiscard]] AlertInput GoalAlertInput(const Goal& goal, Status status);
+// Inline: the engine asks it for every goal every pass.
+[[nodiscard]] inline AlertInput GoalAlertInput(const Goal& goal, Status status) {
+  AlertInput input;
+  input.condition =
+      std::find(goal.notify_on.begin(), goal.notify_on.end(), status) != goal.notify_on.end();
+  input.severity = SeverityOf(status);
+  input.status = status;
+  input.notify_changes = true;
+  return input;
+}
 
 // Whether a rule alert's condition holds: `when`, or once firing with a `recover_when`,
 // "not recover_when" (hysteresis). An expression without a value (an Evaluate() error)

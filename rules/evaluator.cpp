@@ -79,11 +79,14 @@ Series MakeSeries(const KpiSpec& spec) {
   return Series();
 }
 
-Variables NoVariables() {
-  VariableArray none;
+// A constant, copied: filling a fresh array per evaluation and copying it showed.
+constexpr Variables kNoVariables = [] {
+  VariableArray none{};
   none.fill(kNoValue);
   return std::bit_cast<Variables>(none);
-}
+}();
+
+Variables NoVariables() { return kNoVariables; }
 
 std::optional<double> VariableByName(const Variables& variables, std::string_view name) {
   for (std::size_t i = 0; i < kExpressionVariableNames.size(); ++i) {
@@ -93,9 +96,18 @@ std::optional<double> VariableByName(const Variables& variables, std::string_vie
 }
 
 Evaluation Evaluate(const KpiSpec& spec, Series& series, bool collected_once, TimePoint now) {
-  series.Advance(now);
   Evaluation result;
+  EvaluateInto(spec, series, collected_once, now, result);
+  return result;
+}
+
+void EvaluateInto(const KpiSpec& spec, Series& series, bool collected_once, TimePoint now,
+                  Evaluation& result) {
+  series.Advance(now);
   result.judged = collected_once;
+  result.status.reset();
+  result.variables = kNoVariables;
+  result.projected_hit.reset();
   Variables& v = result.variables;
 
   const std::optional<Sample>& latest = series.Latest();
@@ -132,7 +144,7 @@ Evaluation Evaluate(const KpiSpec& spec, Series& series, bool collected_once, Ti
     Outlook(*deadline, series, now, result);
   }
 
-  if (!collected_once || !spec.goal) return result;
+  if (!collected_once || !spec.goal) return;
   if (!latest || now - latest->at > spec.stale_after) {
     result.status = Status::kNoData;
   } else if (deadline != nullptr) {
@@ -141,7 +153,6 @@ Evaluation Evaluate(const KpiSpec& spec, Series& series, bool collected_once, Ti
   } else {
     result.status = JudgeBand(std::get<BandGoal>(spec.goal->kind), latest->value);
   }
-  return result;
 }
 
 VariableSlots::VariableSlots(VariableSet& set) {

@@ -78,6 +78,10 @@ struct Evaluation {
 // stale_after is still fresh), then JudgeDeadline() or JudgeBand().
 [[nodiscard]] Evaluation Evaluate(const KpiSpec& spec, Series& series, bool collected_once,
                                   TimePoint now);
+// Evaluate() into `result`, all of which it overwrites: for the engine, which keeps each KPI's
+// evaluation and judges every KPI every pass, without a copy per judgement.
+void EvaluateInto(const KpiSpec& spec, Series& series, bool collected_once, TimePoint now,
+                  Evaluation& result);
 
 // Writes Variables into a VariableSet by cached slot, without name lookups per write.
 // Names the set lacks are skipped. The set must outlive this.

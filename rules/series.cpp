@@ -25,6 +25,21 @@ std::int64_t Cell(TimePoint t, Duration span) {
   return ticks / width - (ticks % width < 0 ? 1 : 0);
 }
 
+// The first tick after the cell holding `t`, or the clock's maximum when that is beyond it
+// (then every later tick is in the cell).
+Duration::rep CellEnd(TimePoint t, Duration span) {
+  constexpr Duration::rep kMax = Duration::max().count();
+  const std::int64_t cell = Cell(t, span);
+  if (cell >= kMax / span.count()) return kMax;
+  return (cell + 1) * span.count();
+}
+
+// Whether `t`, not before the bucket's first sample, is in the cell ending at `end`.
+bool InCell(TimePoint t, Duration::rep end) {
+  const Duration::rep ticks = t.time_since_epoch().count();
+  return ticks < end || end == Duration::max().count();
+}
+
 }  // namespace
 
 Duration Series::BucketSpan(Duration window) {
@@ -34,9 +49,7 @@ Duration Series::BucketSpan(Duration window) {
 Series::Series(Duration forecast_window)
     : forecast_window_(forecast_window),
       stats_span_(BucketSpan(kStatsWindow)),
-      forecast_span_(BucketSpan(std::max(forecast_window, Duration(0)))),
-      closed_min_(kNoValue),
-      closed_max_(kNoValue) {}
+      forecast_span_(BucketSpan(std::max(forecast_window, Duration(0)))) {}
 
 double Series::X(TimePoint t) const {
   return std::chrono::duration<double>(t - fit_origin_).count();
@@ -55,7 +68,7 @@ bool Series::Add(const Sample& sample) {
 void Series::AddToStats(const Sample& sample) {
   ++stats_count_;
   stats_sum_ += sample.value;
-  if (!stats_.empty() && Cell(sample.at, stats_span_) == Cell(stats_.back().first, stats_span_)) {
+  if (!stats_.empty() && InCell(sample.at, stats_open_end_)) {
     StatsBucket& open = stats_.back();
     open.last = sample.at;
     ++open.count;
@@ -64,17 +77,23 @@ void Series::AddToStats(const Sample& sample) {
     open.max = std::max(open.max, sample.value);
     return;
   }
-  if (!stats_.empty()) {
-    // std::fmin/fmax take the other operand when one is NaN (no closed bucket yet).
-    closed_min_ = std::fmin(closed_min_, stats_.back().min);
-    closed_max_ = std::fmax(closed_max_, stats_.back().max);
-  }
+  if (!stats_.empty()) CloseStatsBucket();
+  stats_open_end_ = CellEnd(sample.at, stats_span_);
   stats_.push_back({.first = sample.at,
                     .last = sample.at,
                     .count = 1,
                     .sum = sample.value,
                     .min = sample.value,
-                    .max = sample.value});
+                    .max = sample.value,
+                    .seq = stats_seq_++});
+}
+
+void Series::CloseStatsBucket() {
+  const StatsBucket& closed = stats_.back();
+  while (!closed_mins_.empty() && closed_mins_.back().value >= closed.min) closed_mins_.pop_back();
+  closed_mins_.push_back({closed.min, closed.seq});
+  while (!closed_maxs_.empty() && closed_maxs_.back().value <= closed.max) closed_maxs_.pop_back();
+  closed_maxs_.push_back({closed.max, closed.seq});
 }
 
 void Series::AddToForecast(const Sample& sample) {
@@ -86,13 +105,13 @@ void Series::AddToForecast(const Sample& sample) {
   const double x = X(sample.at);
   const double y = sample.value - fit_offset_;
   fit_.Add(x, y);
-  if (!forecast_.empty() &&
-      Cell(sample.at, forecast_span_) == Cell(forecast_.back().first, forecast_span_)) {
+  if (!forecast_.empty() && InCell(sample.at, forecast_open_end_)) {
     ForecastBucket& open = forecast_.back();
     open.last = sample.at;
     open.fit.Add(x, y);
     return;
   }
+  forecast_open_end_ = CellEnd(sample.at, forecast_span_);
   ForecastBucket bucket{.first = sample.at, .last = sample.at, .fit = {}};
   bucket.fit.Add(x, y);
   forecast_.push_back(bucket);
@@ -117,6 +136,9 @@ void Series::Advance(TimePoint now) {
   const TimePoint stats_cutoff = Cutoff(now, kStatsWindow);
   bool stats_left = false;
   while (!stats_.empty() && stats_.front().last < stats_cutoff) {
+    const std::uint64_t seq = stats_.front().seq;
+    if (!closed_mins_.empty() && closed_mins_.front().seq == seq) closed_mins_.pop_front();
+    if (!closed_maxs_.empty() && closed_maxs_.front().seq == seq) closed_maxs_.pop_front();
     stats_.pop_front();
     stats_left = true;
   }
@@ -133,18 +155,19 @@ void Series::Advance(TimePoint now) {
 
 void Series::RetotalStats() {
   stats_.ShrinkIfSparse();
-  stats_count_ = 0;
-  stats_sum_ = 0;
-  closed_min_ = closed_max_ = kNoValue;
+  closed_mins_.ShrinkIfSparse();
+  closed_maxs_.ShrinkIfSparse();
+  // In locals: members could alias the buckets, and a store and reload per bucket would
+  // lengthen the chain of additions.
+  std::size_t count = 0;
+  double sum = 0;
   for (std::size_t i = 0; i < stats_.size(); ++i) {
     const StatsBucket& bucket = stats_[i];
-    stats_count_ += bucket.count;
-    stats_sum_ += bucket.sum;
-    if (i + 1 < stats_.size()) {
-      closed_min_ = std::fmin(closed_min_, bucket.min);
-      closed_max_ = std::fmax(closed_max_, bucket.max);
-    }
+    count += bucket.count;
+    sum += bucket.sum;
   }
+  stats_count_ = count;
+  stats_sum_ = sum;
 }
 
 void Series::RetotalForecast() {
@@ -153,10 +176,12 @@ void Series::RetotalForecast() {
   if (forecast_.empty()) return;
   const double shift = X(forecast_.front().first);
   fit_origin_ = forecast_.front().first;
+  LinearFit fit;  // a local, as in RetotalStats()
   for (std::size_t i = 0; i < forecast_.size(); ++i) {
     forecast_[i].fit.Translate(-shift, 0);
-    fit_.Merge(forecast_[i].fit);
+    fit.Merge(forecast_[i].fit);
   }
+  fit_ = fit;
 }
 
 Series::Stats Series::Last7Days() const {
@@ -167,8 +192,10 @@ Series::Stats Series::Last7Days() const {
     return stats;
   }
   stats.avg = stats_sum_ / static_cast<double>(stats.count);
-  stats.min = std::fmin(closed_min_, stats_.back().min);
-  stats.max = std::fmax(closed_max_, stats_.back().max);
+  stats.min = stats_.back().min;
+  stats.max = stats_.back().max;
+  if (!closed_mins_.empty()) stats.min = std::fmin(closed_mins_.front().value, stats.min);
+  if (!closed_maxs_.empty()) stats.max = std::fmax(closed_maxs_.front().value, stats.max);
   return stats;
 }
 

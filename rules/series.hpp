@@ -92,6 +92,12 @@ class Series {
     double sum = 0;
     double min = 0;
     double max = 0;
+    std::uint64_t seq = 0;  // numbers the buckets in order, for the extremes below
+  };
+  // A closed bucket's min or max, kept while no newer closed bucket has a more extreme one.
+  struct Extreme {
+    double value = 0;
+    std::uint64_t seq = 0;
   };
   struct ForecastBucket {
     TimePoint first;
@@ -104,6 +110,8 @@ class Series {
   [[nodiscard]] bool HasForecastLine() const;
   [[nodiscard]] bool Forecasting() const { return forecast_window_ > Duration::zero(); }
   void AddToStats(const Sample& sample);
+  // The bucket at the back of stats_ closed: a newer one takes samples from now on.
+  void CloseStatsBucket();
   void AddToForecast(const Sample& sample);
   // Recomputes the totals from the buckets after some left, which also keeps rounding from
   // accumulating; moves the forecast's origin to its oldest bucket.
@@ -117,8 +125,16 @@ class Series {
   internal::Ring<StatsBucket> stats_;  // oldest first; the last one takes new samples
   std::size_t stats_count_ = 0;
   double stats_sum_ = 0;
-  double closed_min_ = 0;  // over all buckets but the last; NaN when there is none
-  double closed_max_ = 0;
+  std::uint64_t stats_seq_ = 0;  // of the next bucket
+  // Where the cell of the last bucket ends (ticks, saturated): a sample before it joins the
+  // bucket, found without dividing per sample. Likewise for the forecast.
+  Duration::rep stats_open_end_ = 0;
+  Duration::rep forecast_open_end_ = 0;
+  // The min and max over all buckets but the last, as monotonic queues (oldest first; the
+  // front is the extreme): each bucket enters and leaves once, where rescanning the window
+  // for them whenever a bucket left cost O(buckets).
+  internal::Ring<Extreme> closed_mins_;  // values increasing
+  internal::Ring<Extreme> closed_maxs_;  // values decreasing
 
   // x: seconds since fit_origin_, y: value - fit_offset_. The origin moves to the oldest
   // bucket as buckets leave, so x and y stay on the scale of the window's spread, not of

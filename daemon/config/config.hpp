@@ -111,6 +111,9 @@ struct DeadlineGoal {
   // baseline = "carry": each period starts from the previous period's closing value.
   bool carry_baseline = false;
   std::vector<Escalation> escalations;
+  // progress_events: the fractions of the goal whose first crossing is told, each once (per
+  // period); strictly increasing, each in (0, 1]. Empty: none.
+  std::vector<double> progress_events = {0.25, 0.5, 0.75, 1.0};
 };
 
 struct BandGoal {

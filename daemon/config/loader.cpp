@@ -519,6 +519,30 @@ class Loader {
           g.deadline = *end;
         }
       }
+      if (auto events = r.NumberList("progress_events")) {
+        const toml::array* array = t.get("progress_events")->as_array();
+        bool events_ok = true;
+        for (std::size_t i = 0; i < events->size() && events_ok; ++i) {
+          const double v = (*events)[i];
+          const Location where = LocationOf(array->get(i)->source());
+          if (!(v > 0 && v <= 1)) {
+            diags_.Error(where, "\"progress_events\": " + FormatNumber(v) +
+                                    " is not a fraction of the goal in (0, 1], e.g. 0.5 for 50 %");
+            events_ok = false;
+          } else if (i > 0 && !(v > (*events)[i - 1])) {
+            diags_.Error(where, "\"progress_events\" must be strictly increasing: " +
+                                    FormatNumber(v) + " follows " + FormatNumber((*events)[i - 1]));
+            events_ok = false;
+          }
+        }
+        if (events_ok) {
+          g.progress_events = std::move(*events);
+        } else {
+          ok = false;
+        }
+      } else if (r.Has("progress_events")) {
+        ok = false;
+      }
       for (const toml::table* mt : r.Tables("milestone")) {
         TableReader m(*mt, "[[kpi.goal.milestone]]", diags_, env_);
         if (periodic) {

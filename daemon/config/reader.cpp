@@ -280,6 +280,31 @@ std::optional<std::vector<std::string>> TableReader::StringList(std::string_view
   return out;
 }
 
+std::optional<std::vector<double>> TableReader::NumberList(std::string_view key, Need need) {
+  const toml::node* node = Get(key, need);
+  if (node == nullptr) return std::nullopt;
+  const auto* array = node->as_array();
+  if (array == nullptr) {
+    WrongType(key, "an array of numbers");
+    return std::nullopt;
+  }
+  std::vector<double> out;
+  bool ok = true;
+  for (const toml::node& element : *array) {
+    if (const auto* i = element.as_integer()) {
+      out.push_back(static_cast<double>(i->get()));
+    } else if (const auto* f = element.as_floating_point()) {
+      out.push_back(f->get());
+    } else {
+      diags_.Error(LocationOf(element.source()), Quote(key) + " must contain only numbers, not " +
+                                                     std::string(TypeName(element.type())));
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
 std::optional<StringPairs> TableReader::StringTable(std::string_view key, bool expand) {
   const toml::node* node = Get(key, Need::kOptional);
   if (node == nullptr) return std::nullopt;

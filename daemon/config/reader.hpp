@@ -77,6 +77,9 @@ class TableReader {
   // An array of strings (not expanded).
   std::optional<std::vector<std::string>> StringList(std::string_view key,
                                                      Need need = Need::kOptional);
+  // An array of numbers (integers or floats); each element that is not one is an error at
+  // its own position.
+  std::optional<std::vector<double>> NumberList(std::string_view key, Need need = Need::kOptional);
   // An inline table of strings; `expand` applies ${...} to the values. Entries with
   // errors are reported and left out.
   std::optional<StringPairs> StringTable(std::string_view key, bool expand);

@@ -63,4 +63,24 @@ Figures KpiFigures(const KpiView& view, const date::time_zone* zone) {
   return f;
 }
 
+EventFacts GoalEventFacts(const GoalEvent& event, const KpiView& view) {
+  const config::Kpi& kpi = *view.config;
+  EventFacts f;
+  f.event = event.name;
+  f.title = kpi.title.empty() ? kpi.name : kpi.title;
+  f.unit = kpi.unit;
+  f.value = event.value.value_or(kNoValue);
+  if (view.spec.goal) {
+    if (const auto* d = std::get_if<rules::DeadlineGoal>(&view.spec.goal->kind)) {
+      f.target = d->target;
+      f.baseline = d->baseline;
+    }
+  }
+  if (event.kind == GoalEvent::Kind::kProgress) f.threshold = event.threshold;
+  f.milestone_day = event.milestone_day;
+  if (!event.milestone_day.empty()) f.milestone_value = event.milestone_value;
+  if (event.ahead) f.ahead = std::chrono::duration_cast<std::chrono::seconds>(*event.ahead);
+  return f;
+}
+
 }  // namespace kpid::notify

@@ -7,6 +7,7 @@
 #include <date/tz.h>
 
 #include "daemon/engine.hpp"
+#include "daemon/notify/message.hpp"
 #include "daemon/notify/notification.hpp"
 
 namespace kpid::notify {
@@ -18,5 +19,8 @@ namespace kpid::notify {
 
 // The KPI's figures as of its last evaluation.
 [[nodiscard]] Figures KpiFigures(const KpiView& view, const date::time_zone* zone);
+
+// What a goal event of `view`'s KPI says, for EventSummary().
+[[nodiscard]] EventFacts GoalEventFacts(const GoalEvent& event, const KpiView& view);
 
 }  // namespace kpid::notify

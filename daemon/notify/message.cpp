@@ -199,6 +199,11 @@ std::string Headline(const Alert& alert) {
 }
 
 std::string PlainHeadline(const Alert& alert) {
+  if (!EventName(alert).empty()) {
+    if (std::string summary = OneLine(FirstLine(Summary(alert))); !summary.empty()) {
+      return summary;
+    }
+  }
   const std::string title = AlertTitle(alert);
   const std::string_view status = alert.Label("status");
   if (const std::string_view rule = RuleName(alert); !rule.empty()) {
@@ -252,6 +257,13 @@ std::string Subject(const Notification& n) {
 
   if (n.alerts.empty()) {
     subject += n.test ? "kpid test notification" : "no alerts";
+  } else if (n.alerts.size() == 1 && !EventName(n.alerts.front()).empty()) {
+    // A goal event's headline has its figures already.
+    const Alert& a = n.alerts.front();
+    subject = (n.test                     ? "[TEST] "
+               : IsGoodNews(EventName(a)) ? "[GOOD NEWS] "
+                                          : "[MILESTONE] ") +
+              Headline(a);
   } else if (n.alerts.size() == 1) {
     const Alert& a = n.alerts.front();
     subject += Headline(a) + ": " + ValueSummary(a.figures);
@@ -301,7 +313,9 @@ std::vector<Fact> Facts(const Alert& alert) {
   AddOutlook(f, facts);
   if (std::isfinite(f.days_left)) facts.push_back({"Days left", DaysLeft(f.days_left)});
   if (!f.owner.empty()) facts.push_back({"Owner", f.owner});
-  if (alert.starts_at != TimePoint()) facts.push_back({"Since", Minute(alert.starts_at)});
+  if (alert.starts_at != TimePoint()) {
+    facts.push_back({EventName(alert).empty() ? "Since" : "When", Minute(alert.starts_at)});
+  }
   if (!alert.firing && alert.ends_at) facts.push_back({"Resolved", Minute(*alert.ends_at)});
   if (std::string labels = LabelsText(alert.labels, true); !labels.empty()) {
     facts.push_back({"Labels", std::move(labels)});
@@ -336,7 +350,9 @@ std::vector<const Alert*> OrderedAlerts(const Notification& n) {
 std::string AlertText(const Notification& n, const Alert& alert) {
   std::string out = Headline(alert) + "\n";
   for (const Fact& fact : Facts(alert)) AppendFact(out, fact.name, fact.value);
-  if (const std::string_view summary = Summary(alert); !summary.empty()) {
+  // A goal event's summary is its headline.
+  if (const std::string_view summary = Summary(alert);
+      !summary.empty() && EventName(alert).empty()) {
     AppendFact(out, "Summary", summary);
   }
   if (const std::string_view description = Description(alert); !description.empty()) {
@@ -374,6 +390,66 @@ std::string TextBody(const Notification& n) {
   out += "Sent by kpid.\n";
   return out;
 }
+
+namespace {
+
+// "3 weeks ahead of the trajectory", "2 days behind the trajectory", "on the trajectory".
+std::string AheadText(std::chrono::seconds ahead) {
+  using std::chrono::hours;
+  const auto size = ahead < std::chrono::seconds::zero() ? -ahead : ahead;
+  const auto count = [&](auto unit) {
+    return std::max<long long>(
+        1, std::llround(std::chrono::duration<double>(size) / std::chrono::duration<double>(unit)));
+  };
+  std::string amount;
+  if (size >= hours(24 * 14)) {
+    amount = Plural(static_cast<std::size_t>(count(hours(24 * 7))), "week", "weeks");
+  } else if (size >= hours(24)) {
+    amount = Plural(static_cast<std::size_t>(count(hours(24))), "day", "days");
+  } else if (size >= hours(1)) {
+    amount = Plural(static_cast<std::size_t>(count(hours(1))), "hour", "hours");
+  } else {
+    return "on the trajectory";
+  }
+  return amount + (ahead > std::chrono::seconds::zero() ? " ahead of" : " behind") +
+         " the trajectory";
+}
+
+// "600000 EUR of 1200000 EUR"; for a goal that brings the value down, "150, target 100".
+std::string AgainstTarget(const EventFacts& f) {
+  const bool down = std::isfinite(f.baseline) && std::isfinite(f.target) && f.target < f.baseline;
+  return Quantity(f.value, f.unit) + (down ? ", target " : " of ") + Quantity(f.target, f.unit);
+}
+
+}  // namespace
+
+std::string EventHeadline(const EventFacts& f) {
+  const std::string title = OneLine(f.title.empty() ? std::string("KPI") : f.title);
+  if (f.event == "achieved") return title + " achieved its goal";
+  if (f.event == "milestone_met" || f.event == "milestone_missed") {
+    return title + ": milestone " + f.milestone_day +
+           (f.event == "milestone_met" ? " met" : " missed");
+  }
+  if (std::isfinite(f.threshold)) return title + " passed " + Percent(f.threshold) + " of its goal";
+  return title + ": " + OneLine(f.event);
+}
+
+std::string EventSummary(const EventFacts& f) {
+  std::string out = EventHeadline(f);
+  if (f.event == "milestone_met" || f.event == "milestone_missed") {
+    out += ": " + (std::isfinite(f.value) ? Quantity(f.value, f.unit) : "no value by then") +
+           " against " + Quantity(f.milestone_value, f.unit);
+    return out;
+  }
+  if (!std::isfinite(f.value)) return out;
+  out += ": " + AgainstTarget(f);
+  if (f.event != "achieved" && f.ahead) out += ", " + AheadText(*f.ahead);
+  return out;
+}
+
+std::string_view EventName(const Alert& alert) { return alert.Label("event"); }
+
+bool IsGoodNews(std::string_view event) { return event != "milestone_missed"; }
 
 std::vector<double> ScaledTrend(const std::vector<double>& values) {
   double lo = std::numeric_limits<double>::infinity();

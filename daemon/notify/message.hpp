@@ -4,7 +4,9 @@
 // string returned here is raw text from labels and annotations, not escaped.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,6 +82,41 @@ struct Fact {
 // The whole plain-text message: subject, test notice, every alert's paragraph (firing
 // first) or every digest KPI's, and the status page link. Lines end with '\n'.
 [[nodiscard]] std::string TextBody(const Notification& n);
+
+// --- Goal events ---------------------------------------------------------------------------
+
+// What a goal event says (engine GoalEvent, in the terms messages need).
+struct EventFacts {
+  std::string event;  // the label: progress_50, milestone_met, milestone_missed, achieved
+  std::string title;  // the KPI's title (or name)
+  std::string unit;
+  double value = kNoValue;  // milestone events: the value at the milestone's date
+  double target = kNoValue;
+  double baseline = kNoValue;
+  double threshold = kNoValue;  // progress events, e.g. 0.5
+  std::string milestone_day;    // milestone events: "2026-09-30"
+  double milestone_value = kNoValue;
+  // Progress events: ahead of the trajectory by this much (negative: behind); unknown
+  // when not set.
+  std::optional<std::chrono::seconds> ahead;
+};
+
+// The short headline: "Quarterly revenue passed 50 % of its goal", "Quarterly revenue:
+// milestone 2026-09-30 missed", "Quarterly revenue achieved its goal".
+[[nodiscard]] std::string EventHeadline(const EventFacts& facts);
+
+// The headline with the figures, one line; the event alert's summary:
+//   "Quarterly revenue passed 50 % of its goal: 600000 EUR of 1200000 EUR, 3 weeks ahead of
+//    the trajectory"
+//   "Quarterly revenue: milestone 2026-09-30 missed: 410000 EUR against 500000 EUR"
+//   "Quarterly revenue achieved its goal: 1210000 EUR of 1200000 EUR"
+[[nodiscard]] std::string EventSummary(const EventFacts& facts);
+
+// The "event" label of an alert that tells a goal event; "" for an ordinary alert.
+[[nodiscard]] std::string_view EventName(const Alert& alert);
+
+// Whether a goal event is good news (progress, milestone met, achieved), not a miss.
+[[nodiscard]] bool IsGoodNews(std::string_view event);
 
 // --- Digests -----------------------------------------------------------------------------
 

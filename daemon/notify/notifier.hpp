@@ -21,6 +21,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -87,6 +88,14 @@ class Notifier {
   // Loads the outbox and the notices from the store, once it is open; sends what is due.
   void Restore();
 
+  // Tells the goal events of an evaluation pass (Engine::Cycle::events), before
+  // Reconcile(): each to the receivers the KPI's goal alert routes to, one notification per
+  // receiver, not grouped or delayed; a silenced goal alert keeps them from everyone. Each
+  // event is recorded in the store with its notifications in one transaction (silent ones
+  // and untold ones alone). "achieved" also goes to every receiver told that the goal alert
+  // fires, instead of its resolve: the notices it settles are part of that transaction.
+  void Announce(std::span<const GoalEvent> events, TimePoint now);
+
   // Queues what the alert states call for as of `now` and sends what is due.
   void Reconcile(TimePoint now);
 
@@ -115,6 +124,7 @@ class Notifier {
     bool in_flight = false;
     std::uint64_t generation = 0;  // of the receiver its attempt in flight went to
   };
+  struct PendingAlert;
   struct Batch;
 
   void Flush(Batch& batch, TimePoint now);
@@ -133,6 +143,10 @@ class Notifier {
                                                                    std::string_view receiver) const;
   [[nodiscard]] Alert MakeAlert(const KpiView& view, const AlertView& alert, bool firing,
                                 TimePoint now) const;
+  // The alert that tells a goal event: labels kpi, alert (the goal alert's id), event,
+  // severity "info", status (the current one) and the KPI's labels.
+  [[nodiscard]] Alert MakeEventAlert(const KpiView& view, const GoalEvent& event,
+                                     TimePoint now) const;
 
   boost::asio::io_context& io_;
   Persistence& persistence_;
@@ -147,7 +161,20 @@ class Notifier {
   // Receivers replaced by Apply() while attempts were in flight, by generation: kept until
   // those attempts answer, so that a reload neither abandons nor repeats a delivery.
   std::map<std::uint64_t, std::map<std::string, std::unique_ptr<Receiver>, std::less<>>> retired_;
-  std::map<std::pair<std::string, std::string>, Notice> notices_;  // (alert id, receiver)
+  // Orders (alert id, receiver) keys and finds an alert's first one by its id alone, so that
+  // asking about a quiet alert on every pass builds no key.
+  struct NoticeKeyLess {
+    using is_transparent = void;
+    using Key = std::pair<std::string, std::string>;
+    bool operator()(const Key& a, const Key& b) const { return a < b; }
+    bool operator()(const Key& a, std::string_view alert) const { return a.first < alert; }
+    bool operator()(std::string_view alert, const Key& b) const { return alert < b.first; }
+  };
+  std::map<std::pair<std::string, std::string>, Notice, NoticeKeyLess>
+      notices_;  // (alert id, receiver)
+  // Per KPI in engine order, from Apply(): EscalationReceivers(), so that Reconcile() neither
+  // rebuilds it nor asks EscalationAt() of a KPI without escalations.
+  std::vector<std::vector<std::string>> escalation_receivers_;
   Silences silences_;
   Digests digests_;
   std::optional<TimePoint> last_silence_prune_;

@@ -31,7 +31,7 @@ struct Migration {
 
 // Forward migrations, applied in order in one transaction. A released one is never edited:
 // a schema change is a new version at the end (and kSchemaVersion follows it).
-constexpr std::array<Migration, 5> kMigrations = {{
+constexpr std::array<Migration, 6> kMigrations = {{
     {1,
      "CREATE TABLE samples("
      "  kpi TEXT NOT NULL,"
@@ -98,6 +98,16 @@ constexpr std::array<Migration, 5> kMigrations = {{
      "  final_value REAL,"
      "  progress REAL,"
      "  PRIMARY KEY (kpi, start_ms)"
+     ") WITHOUT ROWID;"},
+    // Goal events told (or, at a goal's first judgement, found already past): each once per
+    // goal and period ("" for a goal without periods).
+    {6,
+     "CREATE TABLE goal_events("
+     "  kpi TEXT NOT NULL,"
+     "  period TEXT NOT NULL,"
+     "  event TEXT NOT NULL,"
+     "  at_ms INTEGER NOT NULL,"
+     "  PRIMARY KEY (kpi, period, event)"
      ") WITHOUT ROWID;"},
 }};
 static_assert(kMigrations.back().version == Store::kSchemaVersion);
@@ -332,6 +342,9 @@ struct Store::Statements {
   StmtPtr select_closed_periods;
   StmtPtr count_periods;
   StmtPtr first_sample;
+  // Null below schema version 6.
+  StmtPtr insert_event;
+  StmtPtr select_events;
 };
 
 Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -565,6 +578,18 @@ std::optional<Error> Store::Initialize(Mode mode, bool in_memory) {
               "GROUP BY result"},
          }) {
       if (Prepare(db_, sql, *stmt) != SQLITE_OK) return Fail(kOpen);
+    }
+  }
+  if (version >= 6) {
+    for (const Slot& slot : std::initializer_list<Slot>{
+             // A recorded event stays as it was first recorded.
+             {&statements->insert_event,
+              "INSERT INTO goal_events(kpi, period, event, at_ms) VALUES (?1, ?2, ?3, ?4) "
+              "ON CONFLICT(kpi, period, event) DO NOTHING"},
+             {&statements->select_events,
+              "SELECT kpi, period, event, at_ms FROM goal_events ORDER BY kpi, period, at_ms"},
+         }) {
+      if (Prepare(db_, slot.second, *slot.first) != SQLITE_OK) return Fail(kOpen);
     }
   }
   schema_version_ = static_cast<int>(version);
@@ -899,6 +924,72 @@ Result<std::int64_t> Store::Enqueue(const OutboxRow& row, std::span<const Notice
     if (auto error = UpsertNotices(notices, kOperation)) return *std::move(error);
     if (!transaction.Commit()) return Fail(kOperation);
     return id;
+  });
+}
+
+Result<std::vector<std::int64_t>> Store::RecordEvents(std::span<const EventRow> events,
+                                                      std::span<const OutboxRow> outbox,
+                                                      std::span<const NoticeRow> notices) {
+  constexpr std::string_view kOperation = "record goal events";
+  return CatchAll(path_, kOperation, [&]() -> Result<std::vector<std::int64_t>> {
+    sqlite3_stmt* record = statements_->insert_event.get();
+    sqlite3_stmt* insert = statements_->insert_outbox.get();
+    if (record == nullptr || insert == nullptr) return ReadOnly(kOperation);
+    std::vector<std::int64_t> ids;
+    if (events.empty() && outbox.empty() && notices.empty()) return ids;
+    Transaction transaction(db_, statements_->transaction);
+    if (!transaction.Begin()) return Fail(kOperation);
+    for (const EventRow& e : events) {
+      ResetOnExit reset(record);
+      if (BindText(record, 1, e.kpi) != SQLITE_OK || BindText(record, 2, e.period) != SQLITE_OK ||
+          BindText(record, 3, e.event) != SQLITE_OK ||
+          sqlite3_bind_int64(record, 4, FloorMs(e.at)) != SQLITE_OK || Run(record) != SQLITE_OK) {
+        return Fail(std::string(kOperation) + ": " + Quoted(e.event) + " of KPI " + Quoted(e.kpi));
+      }
+    }
+    for (const OutboxRow& row : outbox) {
+      ResetOnExit reset(insert);
+      if (BindText(insert, 1, row.receiver) != SQLITE_OK ||
+          BindText(insert, 2, row.payload) != SQLITE_OK ||
+          sqlite3_bind_int64(insert, 3, FloorMs(row.created)) != SQLITE_OK ||
+          sqlite3_bind_int64(insert, 4, FloorMs(row.expires)) != SQLITE_OK ||
+          sqlite3_bind_int64(insert, 5, FloorMs(row.next_attempt)) != SQLITE_OK ||
+          sqlite3_bind_int(insert, 6, row.attempts) != SQLITE_OK ||
+          BindText(insert, 7, row.last_error) != SQLITE_OK || Run(insert) != SQLITE_OK) {
+        return Fail(std::string(kOperation) + ": notification for receiver " +
+                    Quoted(row.receiver));
+      }
+      ids.push_back(sqlite3_last_insert_rowid(db_));
+    }
+    if (auto error = UpsertNotices(notices, kOperation)) return *std::move(error);
+    if (!transaction.Commit()) return Fail(kOperation);
+    return ids;
+  });
+}
+
+Result<std::vector<EventRow>> Store::LoadEvents() const {
+  constexpr std::string_view kOperation = "load goal events";
+  return CatchAll(path_, kOperation, [&]() -> Result<std::vector<EventRow>> {
+    std::vector<EventRow> rows;
+    sqlite3_stmt* select = statements_->select_events.get();
+    if (select == nullptr) return rows;  // an older schema, read-only: none recorded
+    ResetOnExit reset(select);
+    int rc = SQLITE_OK;
+    while ((rc = sqlite3_step(select)) == SQLITE_ROW) {
+      EventRow row;
+      row.kpi = std::string(ColumnText(select, 0));
+      row.period = std::string(ColumnText(select, 1));
+      row.event = std::string(ColumnText(select, 2));
+      auto at = FromMs(sqlite3_column_int64(select, 3));
+      if (!at) {
+        return Error{Prefix(path_) + std::string(kOperation) + ": event " + Quoted(row.event) +
+                     " of KPI " + Quoted(row.kpi) + " has a time out of range"};
+      }
+      row.at = *at;
+      rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) return Fail(kOperation);
+    return rows;
   });
 }
 

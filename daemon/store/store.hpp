@@ -92,6 +92,16 @@ struct PeriodRow {
   std::optional<double> progress;     // of final_value
 };
 
+// A goal event (a progress threshold reached, a milestone date passed, the goal achieved)
+// that has been told, or that was already past when kpid first judged the goal: each
+// happens once per goal and period, also across restarts.
+struct EventRow {
+  std::string kpi;
+  std::string period;  // a recurring goal's period label ("2026-Q3"); "" for other goals
+  std::string event;   // "progress_50", "milestone@2026-11-15T23:59:59Z", "achieved", ...
+  TimePoint at;        // when it was recorded
+};
+
 // What LoadPeriods() finds for a KPI.
 struct StoredPeriods {
   std::optional<PeriodRow> open;
@@ -109,7 +119,7 @@ class Store {
  public:
   // The schema this build writes. Older databases are migrated forward on open (in one
   // transaction); a newer one is refused rather than misread.
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens (and in kReadWrite creates) the database at `path`; ":memory:" is a private
   // in-memory database. Sets WAL mode, synchronous=NORMAL (a committed transaction
@@ -186,6 +196,16 @@ class Store {
   // A KPI's open period, its newest `closed_limit` closed ones and the counts of all.
   [[nodiscard]] Result<StoredPeriods> LoadPeriods(std::string_view kpi,
                                                   std::size_t closed_limit) const;
+
+  // Records `events` (one already recorded stays as it is), adds `outbox` rows and upserts
+  // `notices`, in one transaction: an event is either recorded with the notifications that
+  // tell it or not at all, so a crash neither loses nor repeats one. Returns the outbox
+  // rows' ids, in order.
+  [[nodiscard]] Result<std::vector<std::int64_t>> RecordEvents(std::span<const EventRow> events,
+                                                               std::span<const OutboxRow> outbox,
+                                                               std::span<const NoticeRow> notices);
+  // Every recorded goal event.
+  [[nodiscard]] Result<std::vector<EventRow>> LoadEvents() const;
 
   // The schema version of the open database (kSchemaVersion after a kReadWrite open).
   [[nodiscard]] int SchemaVersion() const;

@@ -445,6 +445,7 @@ stale_after = "1d"
   target = 100
   start = 2026-10-01T08:00:00Z
   deadline = 2026-11-04T08:00:00Z
+  progress_events = []  # only the alert's notifications, not the 75 % event of 10 -> 99
   [[kpi.goal.escalate]]
   within = "3d"
   receivers = ["vp"]

@@ -516,6 +516,7 @@ interval = "1s"
                      R"(
   deadline = )" + rfc3339(now + 2 * day) +
                      R"(
+  progress_events = []  # the escalation's messages only, not the 75 % event of 10 -> 95
   [[kpi.goal.escalate]]
   within = "3d"
   receivers = ["hook"]

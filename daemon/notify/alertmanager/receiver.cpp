@@ -78,6 +78,10 @@ nlohmann::ordered_json AlertsBody(const Notification& n) {
     Json alert{{"labels", LabelObject(a.labels, true)},
                {"annotations", LabelObject(a.annotations, true)},
                {"startsAt", FormatTime(a.starts_at)}};
+    // A goal event is firing with an end; it goes without endsAt: Alertmanager notifies it
+    // once and resolves it itself after resolve_timeout, since kpid does not re-send it. An
+    // end in the past would arrive resolved, and Alertmanager tells no resolve of an alert
+    // it never told firing.
     if (!a.firing) {
       // Alertmanager rejects an end before the start; an unknown end is now.
       alert["endsAt"] = FormatTime(std::max(a.starts_at, a.ends_at.value_or(Clock::now())));

@@ -184,6 +184,9 @@ bool IsWebLink(std::string_view url) {
 }
 
 std::string Colour(const Alert& alert) {
+  if (const std::string_view event = EventName(alert); !event.empty()) {
+    return IsGoodNews(event) ? "#2e7d32" : "#c62828";
+  }
   if (!alert.firing) return "#2e7d32";
   const std::string_view status = alert.Label("status");
   const std::string_view severity = alert.Label("severity");
@@ -211,7 +214,9 @@ void AppendAlertHtml(std::string& out, const Notification& n, const Alert& alert
     out += headline;
   }
   out += "</p>\r\n";
-  if (const std::string_view summary = Summary(alert); !summary.empty()) {
+  // A goal event's summary is its headline.
+  if (const std::string_view summary = Summary(alert);
+      !summary.empty() && EventName(alert).empty()) {
     out += "<p style=\"margin:0 0 8px 0;\">" + HtmlLines(summary) + "</p>\r\n";
   }
   if (const std::string_view description = Description(alert); !description.empty()) {

@@ -82,6 +82,10 @@ std::string Link(std::string_view url, std::string_view text) {
 }
 
 std::string_view Emoji(const Alert& alert) {
+  if (const std::string_view event = EventName(alert); !event.empty()) {
+    if (!IsGoodNews(event)) return ":red_circle:";
+    return event == "achieved" ? ":trophy:" : ":tada:";
+  }
   if (!alert.firing) return ":white_check_mark:";
   const std::string_view status = alert.Label("status");
   const std::string_view severity = alert.Label("severity");
@@ -105,7 +109,9 @@ Json Context(std::string text) {
 std::vector<Json> AlertBlocks(const Notification& n, const Alert& alert) {
   const std::string link = AlertLink(n, alert);
   std::string text = std::string(Emoji(alert)) + " *" + Link(link, Headline(alert)) + "*";
-  if (const std::string_view summary = Summary(alert); !summary.empty()) {
+  // A goal event's summary is its headline.
+  if (const std::string_view summary = Summary(alert);
+      !summary.empty() && EventName(alert).empty()) {
     text += "\n" + Escape(summary);
   }
   if (const std::string_view description = Description(alert); !description.empty()) {

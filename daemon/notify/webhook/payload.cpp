@@ -55,7 +55,11 @@ Json DigestObject(const DigestReport& d) {
 nlohmann::ordered_json WebhookPayload(const Notification& n) {
   Json alerts = Json::array();
   for (const Alert& a : n.alerts) {
-    const bool ended = !a.firing && a.ends_at.has_value();
+    // A goal event (an "event" label) is firing with endsAt = startsAt: consumers that act
+    // on firing alerts only (most chat and ticket bridges) still deliver the news, while the
+    // explicit end says that nothing stays open and no resolve will follow. Its fingerprint
+    // is its own, so it never touches the goal alert's incident.
+    const bool ended = a.ends_at.has_value() && (!a.firing || !a.Label("event").empty());
     alerts.push_back(Json{{"status", a.firing ? "firing" : "resolved"},
                           {"labels", LabelObject(a.labels)},
                           {"annotations", LabelObject(a.annotations)},

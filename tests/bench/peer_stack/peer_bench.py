@@ -229,6 +229,7 @@ class Bench:
         self.series = env_int("SERIES", 1000)
         self.interval = env_int("INTERVAL", 5)
         self.kpid_eval = env_int("KPID_EVALUATION_INTERVAL", self.interval)
+        self.kpid_concurrency = env_int("KPID_MAX_CONCURRENCY", 4)
         self.tick = env_float("TICK", 2)
         self.drift = env_float("DRIFT", 0.2)
         self.queries = os.environ.get("EXPORTER_QUERIES", "per-kpi")
@@ -407,6 +408,7 @@ type = "sql"
 driver = "postgresql"
 connection = "host=127.0.0.1 port={self.ports['pg']} dbname=t user=kpid application_name=kpid"
 password_file = "{self.path('pgpass')}"
+max_concurrency = {self.kpid_concurrency}
 
 [[route]]
 receivers = ["hook", "mail"]

@@ -13,6 +13,8 @@
 #        SERIES     number of KPIs / series (default 1000)
 #        INTERVAL   every side's collection, scrape and evaluation interval, s (default 5)
 #        KPID_EVALUATION_INTERVAL  kpid's evaluation.interval, s (default INTERVAL)
+#        KPID_MAX_CONCURRENCY  the SQL source's max_concurrency: connections and workers
+#                   (default 4, kpid's default)
 #        TICK       load generator period, s (default 2)
 #        DRIFT      fraction of series that go off track, once each (default 0.2)
 #        EXPORTER_QUERIES  per-kpi (default: one query per series, as kpid does) | single
