@@ -206,9 +206,9 @@ class Engine : public VersionedCollectable {
   // Every alert id of the config, for dropping the saved states of others.
   [[nodiscard]] std::vector<std::string> AlertIds() const;
 
-  // The per-KPI series (engine_metrics.cpp); AppendText() writes the same as text.
+  // The per-KPI series (engine_metrics.cpp); RenderText() writes the same as text.
   std::vector<prometheus::MetricFamily> Collect() const override;
-  void AppendText(std::string& out) const override;
+  void RenderText(std::vector<std::string>& pieces) const override;
   // Changes whenever what Collect() returns may have changed.
   [[nodiscard]] std::uint64_t Version() const override { return version_; }
 
@@ -242,8 +242,6 @@ class Engine : public VersionedCollectable {
     bool achieved = false;                    // told
   };
   std::vector<EventSlot> event_slots_;
-  // AppendText()'s text per metric family, kept so that its capacity carries over.
-  mutable std::vector<std::string> family_text_;
 };
 
 }  // namespace kpid

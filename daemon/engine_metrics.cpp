@@ -1,5 +1,5 @@
 // The engine's per-KPI series (DESIGN.md "Metrics"). One walk over the KPIs feeds both
-// Collect(), for prometheus-cpp, and AppendText(), which /metrics uses: 10,000 KPIs are
+// Collect(), for prometheus-cpp, and RenderText(), which /metrics uses: 10,000 KPIs are
 // some 170,000 series, and building a ClientMetric with its own copy of the labels for
 // each, then serializing it through an ostream, took 295 ms a scrape.
 #include <array>
@@ -153,11 +153,15 @@ std::vector<prometheus::MetricFamily> Engine::Collect() const {
   return out;
 }
 
-void Engine::AppendText(std::string& out) const {
-  // Series go to their family's text as the KPIs are walked; the families follow each other.
-  std::vector<std::string>& text = family_text_;
-  text.resize(kFamilies);
-  for (std::string& t : text) t.clear();
+void Engine::RenderText(std::vector<std::string>& pieces) const {
+  // A header and a text per family: the series go to their family's text as the KPIs are
+  // walked, and /metrics concatenates the pieces, so 16 MB of text is copied once.
+  pieces.resize(2 * kFamilies);
+  for (std::string& piece : pieces) piece.clear();  // keeps the capacity of the last time
+  std::array<std::string, kFamilies> opening;       // "kpi_value{"
+  for (std::size_t f = 0; f < kFamilies; ++f) {
+    opening[f] = std::string(kFamilyList[f].name) + '{';
+  }
   std::string labels;
   for (const KpiView& view : views_) {
     labels.clear();
@@ -167,9 +171,8 @@ void Engine::AppendText(std::string& out) const {
       exposition::AppendLabel(labels, k, v);
     }
     WalkSeries(view, [&](FamilyIndex f, std::span<const ExtraLabel> extra, double value) {
-      std::string& t = text[f];
-      t += kFamilyList[f].name;
-      t += '{';
+      std::string& t = pieces[2 * f + 1];
+      t += opening[f];
       t += labels;
       for (const ExtraLabel& l : extra) {
         t += ',';
@@ -180,13 +183,10 @@ void Engine::AppendText(std::string& out) const {
       t += '\n';
     });
   }
-  std::size_t size = out.size();
-  for (const std::string& t : text) size += t.size() + 256;
-  out.reserve(size);
   for (std::size_t f = 0; f < kFamilies; ++f) {
-    if (text[f].empty()) continue;
-    exposition::AppendHeader(out, kFamilyList[f].name, kFamilyList[f].help, kFamilyList[f].type);
-    out += text[f];
+    if (pieces[2 * f + 1].empty()) continue;
+    exposition::AppendHeader(pieces[2 * f], kFamilyList[f].name, kFamilyList[f].help,
+                             kFamilyList[f].type);
   }
 }
 

@@ -57,8 +57,8 @@ int OpenFds() {
 
 }  // namespace
 
-void VersionedCollectable::AppendText(std::string& out) const {
-  out += prometheus::TextSerializer().Serialize(Collect());
+void VersionedCollectable::RenderText(std::vector<std::string>& pieces) const {
+  pieces.assign(1, prometheus::TextSerializer().Serialize(Collect()));
 }
 
 namespace exposition {
@@ -231,17 +231,18 @@ std::string Metrics::Render() const {
     if (!collectable) continue;
     const auto* versioned = dynamic_cast<const VersionedCollectable*>(collectable.get());
     Rendered& rendered = rendered_[i];
-    if (versioned == nullptr || rendered.version != versioned->Version()) {
-      if (versioned != nullptr) {
-        rendered.text.clear();
-        versioned->AppendText(rendered.text);
-        rendered.version = versioned->Version();
-      } else {
-        rendered.text = serializer.Serialize(collectable->Collect());
-      }
+    if (versioned == nullptr) {
+      out += serializer.Serialize(collectable->Collect());
+      continue;
     }
-    out.reserve(out.size() + rendered.text.size() + 16384);
-    out += rendered.text;
+    if (rendered.version != versioned->Version()) {
+      versioned->RenderText(rendered.pieces);
+      rendered.version = versioned->Version();
+    }
+    std::size_t size = out.size() + 16384;  // and the process metrics after these
+    for (const std::string& piece : rendered.pieces) size += piece.size();
+    out.reserve(size);
+    for (const std::string& piece : rendered.pieces) out += piece;
   }
   out += serializer.Serialize(process_->Collect());
   return out;

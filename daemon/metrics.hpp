@@ -32,9 +32,11 @@ class ProcessCollector : public prometheus::Collectable {
 class VersionedCollectable : public prometheus::Collectable {
  public:
   [[nodiscard]] virtual std::uint64_t Version() const = 0;
-  // Appends Collect() in the text format. This default goes through prometheus-cpp's
-  // serializer; a collectable with many series writes its text directly instead.
-  virtual void AppendText(std::string& out) const;
+  // Collect() in the text format, as pieces that /metrics concatenates in order. `pieces`
+  // holds the previous rendering, whose strings' capacity can be reused. This default goes
+  // through prometheus-cpp's serializer; a collectable with many series writes its text
+  // directly instead.
+  virtual void RenderText(std::vector<std::string>& pieces) const;
 };
 
 // Pieces of the text exposition format 0.0.4, for collectables that write it directly.
@@ -73,7 +75,7 @@ class Metrics {
   std::vector<std::weak_ptr<prometheus::Collectable>> extra_;
   struct Rendered {
     std::optional<std::uint64_t> version;
-    std::string text;
+    std::vector<std::string> pieces;
   };
   mutable std::vector<Rendered> rendered_;  // parallel to extra_
   prometheus::Gauge& reload_successful_;

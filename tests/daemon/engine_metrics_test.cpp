@@ -1,4 +1,4 @@
-// Engine::AppendText (what /metrics serves) against prometheus-cpp's serializer of
+// Engine::RenderText (what /metrics serves) against prometheus-cpp's serializer of
 // Engine::Collect(): the same series, labels and values, whatever the KPIs hold.
 #include <chrono>
 #include <cmath>
@@ -103,8 +103,10 @@ query = "SELECT 1"
   }
   (void)engine->Evaluate(kNow);
 
+  std::vector<std::string> pieces = {"stale text of an earlier rendering"};
+  engine->RenderText(pieces);
   std::string direct;
-  engine->AppendText(direct);
+  for (const std::string& piece : pieces) direct += piece;
   const std::string serialized = prometheus::TextSerializer().Serialize(engine->Collect());
   const Exposition a = Parse(direct);
   const Exposition b = Parse(serialized);
@@ -113,9 +115,9 @@ query = "SELECT 1"
   for (const auto& [series, value] : a.series) {
     auto it = b.series.find(series);
     if (it == b.series.end()) {
-      ADD_FAILURE() << "only in AppendText: " << series;
+      ADD_FAILURE() << "only in RenderText: " << series;
     } else if (std::abs(value - it->second) > 1e-14 * std::abs(value)) {
-      // prometheus-cpp writes 16 significant digits, AppendText the shortest exact text.
+      // prometheus-cpp writes 16 significant digits, RenderText the shortest exact text.
       ADD_FAILURE() << series << ": " << value << " against " << it->second;
     }
   }
