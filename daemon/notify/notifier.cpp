@@ -328,12 +328,7 @@ void Notifier::Announce(std::span<const GoalEvent> events, TimePoint now) {
       n.external_url = config_->server.external_url;
       n.alerts.push_back(alert);
       n.ComputeCommon();
-      store::OutboxRow& row = outbox.emplace_back();
-      row.receiver = receiver;
-      row.payload = ToJson(n).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      row.created = now;
-      row.expires = now + options_.expiry;
-      row.next_attempt = TimePoint{};  // at once
+      outbox.push_back(OutboxRowOf(n, now));
     }
   }
   for (const store::NoticeRow& notice : settled) {
@@ -346,14 +341,8 @@ void Notifier::Announce(std::span<const GoalEvent> events, TimePoint now) {
                {{"events", std::to_string(events.size())}});
   }
   for (std::size_t i = 0; i < outbox.size(); ++i) {
-    store::OutboxRow& row = outbox[i];
-    row.id = ids && i < ids->size() ? (*ids)[i] : next_memory_id_--;
-    log::Info("notification queued", {{"receiver", row.receiver},
-                                      {"group", notifications[i].group_key},
-                                      {"status", "event"},
-                                      {"alerts", "1"}});
-    const std::int64_t row_id = row.id;
-    outbox_[row_id] = Entry{std::move(row), false};
+    outbox[i].id = ids && i < ids->size() ? (*ids)[i] : next_memory_id_--;
+    Admit(std::move(outbox[i]), notifications[i], "event");
   }
   Pump();
 }
@@ -564,12 +553,7 @@ void Notifier::Flush(Batch& batch, TimePoint now) {
 void Notifier::Queue(const Notification& n, std::span<const store::NoticeRow> notices,
                      TimePoint now) {
   store::Store* store = persistence_.store();
-  store::OutboxRow row;
-  row.receiver = n.receiver;
-  row.payload = ToJson(n).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  row.created = now;
-  row.expires = now + options_.expiry;
-  row.next_attempt = TimePoint{};  // at once
+  store::OutboxRow row = OutboxRowOf(n, now);
   std::optional<std::string> error = "the state store is not open";
   if (store != nullptr) {
     auto id = store->Enqueue(row, notices);
@@ -586,9 +570,23 @@ void Notifier::Queue(const Notification& n, std::span<const store::NoticeRow> no
     log::Error("notification not written to the store; sending it without a retry guarantee",
                {{"receiver", n.receiver}, {"error", *error}});
   }
+  Admit(std::move(row), n, n.Status());
+}
+
+store::OutboxRow Notifier::OutboxRowOf(const Notification& n, TimePoint now) const {
+  store::OutboxRow row;
+  row.receiver = n.receiver;
+  row.payload = ToJson(n).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  row.created = now;
+  row.expires = now + options_.expiry;
+  row.next_attempt = TimePoint{};  // at once
+  return row;
+}
+
+void Notifier::Admit(store::OutboxRow row, const Notification& n, std::string_view status) {
   log::Info("notification queued", {{"receiver", n.receiver},
                                     {"group", n.group_key},
-                                    {"status", std::string(n.Status())},
+                                    {"status", std::string(status)},
                                     {"alerts", std::to_string(n.alerts.size())}});
   const std::int64_t id = row.id;
   outbox_[id] = Entry{std::move(row), false};

@@ -130,6 +130,10 @@ class Notifier {
   void Flush(Batch& batch, TimePoint now);
   // Writes `n` to the outbox with the notices it settles (one transaction), then queues it.
   void Queue(const Notification& n, std::span<const store::NoticeRow> notices, TimePoint now);
+  // The outbox row that sends `n`, due at once; its id is the store's or a memory one.
+  [[nodiscard]] store::OutboxRow OutboxRowOf(const Notification& n, TimePoint now) const;
+  // Takes `row` (with its id) into the outbox and logs it as queued.
+  void Admit(store::OutboxRow row, const Notification& n, std::string_view status);
   void Pump();
   void OnDelivery(std::int64_t id, std::uint64_t generation, const Delivery& delivery);
   // Destroys the receivers of `generation` that Apply() replaced, once no attempt of
