@@ -15,6 +15,7 @@
 #include "daemon/notify/message.hpp"
 #include "daemon/notify/notifier.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/recording_receiver.hpp"
 
 namespace kpid::notify {
 namespace {
@@ -186,21 +187,6 @@ TEST(EscalationConfigTest, ErrorsNameFileLineAndColumn) {
 
 // --- Notifier ----------------------------------------------------------------------------
 
-// A receiver that records what it is sent and delivers it.
-class FakeReceiver : public Receiver {
- public:
-  FakeReceiver(boost::asio::io_context& io, std::vector<Notification>& sent)
-      : io_(io), sent_(sent) {}
-  void Send(const Notification& n, Done done) override {
-    sent_.push_back(n);
-    boost::asio::post(io_, [done = std::move(done)] { done(Delivery{}); });
-  }
-
- private:
-  boost::asio::io_context& io_;
-  std::vector<Notification>& sent_;
-};
-
 // A goal from 80 days before t0 to 20 days after: a value of 10 is off track at t0 (80 %
 // expected), 95 is on track for the rest of the goal.
 class EscalationNotifierTest : public ::testing::Test {
@@ -231,7 +217,7 @@ interval = "1d"
     auto notifier = std::make_unique<Notifier>(
         io_, registry_, persistence_,
         [this](const config::Receiver& r, const ReceiverContext&) -> std::unique_ptr<Receiver> {
-          return std::make_unique<FakeReceiver>(io_, sent_[r.name]);
+          return std::make_unique<testing::RecordingReceiver>(io_, sent_[r.name]);
         },
         Notifier::Options{hours(1), milliseconds(5), milliseconds(20), 4});
     notifier->Apply(config_, engine_);

@@ -23,6 +23,7 @@
 #include "daemon/notify/registry.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/recording_receiver.hpp"
 
 namespace kpid::notify {
 namespace {
@@ -152,21 +153,6 @@ TEST(GoalEventsConfigTest, ErrorsNameFileLineAndColumn) {
 
 // --- Engine + notifier over a real store ---------------------------------------------------
 
-// Records what it is sent and delivers it.
-class FakeReceiver : public Receiver {
- public:
-  FakeReceiver(boost::asio::io_context& io, std::vector<Notification>& sent)
-      : io_(io), sent_(sent) {}
-  void Send(const Notification& n, Done done) override {
-    sent_.push_back(n);
-    boost::asio::post(io_, [done = std::move(done)] { done(Delivery{}); });
-  }
-
- private:
-  boost::asio::io_context& io_;
-  std::vector<Notification>& sent_;
-};
-
 // The daemon's parts over a store in a temp dir; Restart() replaces all of them and
 // restores what the service restores (alert states, goal events).
 class GoalEventsTest : public ::testing::Test {
@@ -192,7 +178,7 @@ class GoalEventsTest : public ::testing::Test {
         [this](const config::Receiver& r,
                const ReceiverContext& context) -> std::unique_ptr<Receiver> {
           if (r.type == "webhook") return MakeReceiver(r, context);
-          return std::make_unique<FakeReceiver>(io_, sent_[r.name]);
+          return std::make_unique<testing::RecordingReceiver>(io_, sent_[r.name]);
         },
         Notifier::Options{hours(1), milliseconds(5), milliseconds(20), 4});
     notifier_->Apply(config_, *engine_);
