@@ -34,7 +34,8 @@ struct Collection::Source {
   std::unique_ptr<collectors::Collector> collector;
   int in_flight = 0;
   std::deque<Job> queue;
-  std::set<std::string> busy;  // KPIs queued or in flight
+  std::set<std::string> busy;          // KPIs queued or in flight
+  std::set<std::string> history_busy;  // KPIs whose history read is in flight
   prometheus::Histogram* duration = nullptr;
 };
 
@@ -88,16 +89,9 @@ void Collection::Apply(const config::Config& config, Scheduler* scheduler) {
     live.insert(kpi.name);
     collectors::Target target{kpi.name, kpi.collect};
     kpis_[kpi.name] = {kpi.source, target};
-    auto source = sources_.at(kpi.source);
-    if (history_observer_ && source->collector->HasHistory(target)) {
-      std::weak_ptr<Source> weak = source;
-      source->collector->CollectHistory(
-          target, source->timeout,
-          [this, weak, name = kpi.name](const collectors::HistoryResult& r) {
-            if (weak.expired()) return;
-            history_observer_(name, r);
-          });
-    }
+    const bool has_history =
+        history_observer_ && sources_.at(kpi.source)->collector->HasHistory(target);
+    if (has_history) CollectHistoryNow(kpi.name);
     if (scheduler == nullptr) continue;
     auto interval = std::chrono::duration_cast<SteadyClock::duration>(kpi.interval);
     std::string key = "collect/" + kpi.name;
@@ -105,6 +99,16 @@ void Collection::Apply(const config::Config& config, Scheduler* scheduler) {
         key, interval, [this, name = kpi.name] { CollectNow(name); },
         Scheduler::Offset(key, std::min<SteadyClock::duration>(interval, kStartSpread)));
     scheduled_.push_back(key);
+    if (!has_history || kpi.history_interval == config::Duration::zero()) continue;
+    // The history was just read above; the periodic reads start within the next interval,
+    // spread by key, so that a thousand KPIs' reads do not land on the sources and the io
+    // thread at the same moment every hour.
+    auto history_interval = std::chrono::duration_cast<SteadyClock::duration>(kpi.history_interval);
+    std::string history_key = "history/" + kpi.name;
+    scheduler->Every(
+        history_key, history_interval, [this, name = kpi.name] { CollectHistoryNow(name); },
+        history_interval / 2 + Scheduler::Offset(history_key, history_interval / 2));
+    scheduled_.push_back(std::move(history_key));
   }
   // Forget the failure state of KPIs that no longer exist.
   for (auto it = last_error_kind_.begin(); it != last_error_kind_.end();) {
@@ -126,6 +130,33 @@ void Collection::CollectNow(const std::string& kpi) {
   source->busy.insert(kpi);
   source->queue.push_back({kpi, it->second.second});
   Pump(source);
+}
+
+void Collection::CollectHistoryNow(const std::string& kpi) {
+  if (!history_observer_) return;
+  auto it = kpis_.find(kpi);
+  if (it == kpis_.end()) return;
+  auto source_it = sources_.find(it->second.first);
+  if (source_it == sources_.end()) return;
+  const std::shared_ptr<Source>& source = source_it->second;
+  const collectors::Target& target = it->second.second;
+  if (!source->collector->HasHistory(target)) return;
+  if (source->history_busy.contains(kpi)) {
+    log::Debug("history read skipped: the previous one is still running",
+               {{"kpi", kpi}, {"source", source->name}});
+    return;
+  }
+  source->history_busy.insert(kpi);
+  // The in-flight mark lives in the Source, so a reload or Stop() drops it with the
+  // collector, and a late result of a replaced collector is dropped here.
+  std::weak_ptr<Source> weak = source;
+  auto done = [this, weak, kpi](const collectors::HistoryResult& result) {
+    auto s = weak.lock();
+    if (!s) return;  // the source was replaced or stopped
+    s->history_busy.erase(kpi);
+    if (history_observer_) history_observer_(kpi, result);
+  };
+  source->collector->CollectHistory(target, source->timeout, std::move(done));
 }
 
 void Collection::Pump(const std::shared_ptr<Source>& source) {

@@ -51,11 +51,17 @@ class Collection {
 
   // Builds a collector per source of `config` (replacing the previous ones; their pending
   // results are dropped) and, with a scheduler, collects each KPI every `interval`,
-  // starting within a couple of seconds. Backfills histories once.
+  // starting within a couple of seconds. Reads each history now and, with a scheduler,
+  // again every `history_interval` (unless "never"), so that restated values are seen.
   void Apply(const config::Config& config, Scheduler* scheduler);
 
   // Collects one KPI now, unless it is already in flight or queued.
   void CollectNow(const std::string& kpi);
+
+  // Reads one KPI's history now, for the history observer, unless a read of it is in
+  // flight or the KPI has no history (or there is no observer). The read goes straight to
+  // the collector, outside the source's queue and max_concurrency.
+  void CollectHistoryNow(const std::string& kpi);
 
   // Abandons in-flight work and releases every collector.
   void Stop();

@@ -157,6 +157,8 @@ struct Kpi {
   std::optional<Located> expr;  // derived KPI
   Duration interval = 1min;     // collection interval
   Duration stale_after = 3min;  // default 3 x interval
+  // How often the history is re-read; zero ("never"): only at start and at each reload.
+  Duration history_interval = 1h;
   std::optional<Goal> goal;
   std::vector<Rule> rules;
   std::shared_ptr<const KindSettings> collect;  // the source kind's per-KPI keys

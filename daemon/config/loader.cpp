@@ -375,6 +375,15 @@ class Loader {
         kind_parsed = false;
       } else {
         k.source = *source;
+        // Read only here, like the kind's keys: on a derived KPI it is an unknown key.
+        // "never": the history is read only at start and at each reload.
+        if (const toml::node* h = t.get("history_interval");
+            h != nullptr && h->value<std::string_view>() == "never") {
+          r.Raw("history_interval");
+          k.history_interval = Duration::zero();
+        } else if (auto d = r.Dur("history_interval", Need::kOptional, 1s)) {
+          k.history_interval = *d;
+        }
         const SourceKind* kind = FindKind(ext_.sources, s->type);
         k.collect = kind->parse_kpi(r, *s);
       }

@@ -22,7 +22,9 @@ struct ScriptSettings : config::KindSettings {
   double value = 0;
   std::chrono::milliseconds delay{0};
   bool fail = false;
-  bool never = false;  // never answers: the backstop must report
+  bool never = false;         // never answers: the backstop must report
+  bool history = false;       // HasHistory(); the history is one sample of `value`
+  bool hold_history = false;  // history reads wait in Probe::held_history
 };
 
 // Shared by every collector the kind makes, so the test can observe them.
@@ -31,6 +33,10 @@ struct Probe {
   int max_in_flight = 0;
   int calls = 0;
   int stopped = 0;
+  int history_calls = 0;
+  // Held history callbacks, kept past their collector's Stop() so a test can deliver a
+  // result late, as a racing plugin would.
+  std::vector<collectors::Collector::HistoryDone> held_history;
 };
 
 class ScriptCollector : public collectors::Collector {
@@ -56,8 +62,22 @@ class ScriptCollector : public collectors::Collector {
       }
     });
   }
-  bool HasHistory(const collectors::Target&) const override { return false; }
-  void CollectHistory(const collectors::Target&, std::chrono::milliseconds, HistoryDone) override {}
+  bool HasHistory(const collectors::Target& target) const override {
+    return dynamic_cast<const ScriptSettings&>(*target.settings).history;
+  }
+  void CollectHistory(const collectors::Target& target, std::chrono::milliseconds,
+                      HistoryDone done) override {
+    const auto& s = dynamic_cast<const ScriptSettings&>(*target.settings);
+    ++probe_->history_calls;
+    if (s.hold_history) {
+      probe_->held_history.push_back(std::move(done));
+      return;
+    }
+    boost::asio::post(io_, [value = s.value, done = std::move(done), alive = alive_] {
+      if (!*alive) return;
+      done(collectors::History{{collectors::Sample{value, collectors::Clock::now()}}, 0, ""});
+    });
+  }
   void Stop() override {
     *alive_ = false;
     ++probe_->stopped;
@@ -83,6 +103,8 @@ class CollectionTest : public ::testing::Test {
       s->delay = std::chrono::milliseconds(r.Integer("delay_ms").value_or(0));
       s->fail = r.Bool("fail").value_or(false);
       s->never = r.Bool("never").value_or(false);
+      s->history = r.Bool("history").value_or(false);
+      s->hold_history = r.Bool("hold_history").value_or(false);
       return s;
     };
     kind_.make = [probe = probe_](const config::Source&, boost::asio::io_context& io) {
@@ -219,6 +241,159 @@ TEST_F(CollectionTest, FailuresAreCountedByKind) {
   again.async_wait([&](auto) { collection->CollectNow("bad"); });
   io_.run_for(10s);
   EXPECT_THAT(Metrics(), HasSubstr("kpid_collector_runs_total{result=\"query\",source=\"s\"} 2"));
+}
+
+// The first sample's value of a history result; -1 for an error or an empty history.
+double FirstValue(const collectors::HistoryResult& result) {
+  const auto* history = std::get_if<collectors::History>(&result);
+  return history == nullptr || history->samples.empty() ? -1 : history->samples[0].value;
+}
+
+TEST_F(CollectionTest, ReadsEachHistoryOnceAtApply) {
+  config::Config config = Load(
+      "[[source]]\nname = \"s\"\ntype = \"script\"\n"
+      "[[kpi]]\nname = \"with\"\nsource = \"s\"\nvalue = 4\nhistory = true\n"
+      "[[kpi]]\nname = \"without\"\nsource = \"s\"\n");
+  auto collection = Make();
+  std::vector<std::pair<std::string, double>> seen;
+  collection->SetHistoryObserver([&](const std::string& kpi, const collectors::HistoryResult& r) {
+    seen.emplace_back(kpi, FirstValue(r));
+  });
+  collection->Apply(config, nullptr);
+  io_.run_for(10s);  // ends early: without a scheduler nothing else is pending
+  EXPECT_EQ(probe_->history_calls, 1);
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, double>>{{"with", 4}}));
+}
+
+TEST_F(CollectionTest, RereadsTheHistoryEveryHistoryInterval) {
+  config::Config config = Load(
+      "[[source]]\nname = \"s\"\ntype = \"script\"\n"
+      "[[kpi]]\nname = \"k\"\nsource = \"s\"\ninterval = \"1h\"\nhistory = true\n"
+      "history_interval = \"1s\"\n");
+  auto collection = Make();
+  int reads = 0;
+  collection->SetHistoryObserver([&](const std::string& kpi, const collectors::HistoryResult&) {
+    EXPECT_EQ(kpi, "k");
+    if (++reads == 3) io_.stop();
+  });
+  Scheduler scheduler(io_);
+  collection->Apply(config, &scheduler);
+  io_.run_for(60s);
+  EXPECT_EQ(reads, 3) << "one read at Apply, then one per history_interval";
+  EXPECT_EQ(probe_->history_calls, 3);
+  collection->Stop();
+}
+
+TEST_F(CollectionTest, StartsNoSecondHistoryReadWhileOneIsInFlight) {
+  config::Config config = Load(
+      "[[source]]\nname = \"s\"\ntype = \"script\"\n"
+      "[[kpi]]\nname = \"k\"\nsource = \"s\"\nvalue = 1\nhistory = true\n"
+      "hold_history = true\n");
+  auto collection = Make();
+  int reads = 0;
+  collection->SetHistoryObserver(
+      [&](const std::string&, const collectors::HistoryResult&) { ++reads; });
+  collection->Apply(config, nullptr);
+  ASSERT_EQ(probe_->history_calls, 1);
+  collection->CollectHistoryNow("k");  // the read of Apply is still held open: skipped
+  collection->CollectHistoryNow("k");
+  EXPECT_EQ(probe_->history_calls, 1);
+  ASSERT_EQ(probe_->held_history.size(), 1u);
+  probe_->held_history[0](collectors::History{});
+  EXPECT_EQ(reads, 1);
+  collection->CollectHistoryNow("k");  // the result cleared the in-flight mark
+  EXPECT_EQ(probe_->history_calls, 2);
+  collection->CollectHistoryNow("unknown");  // no such KPI: nothing happens
+  EXPECT_EQ(probe_->history_calls, 2);
+}
+
+TEST_F(CollectionTest, ScheduledHistoryReadsSkipWhileOneIsInFlight) {
+  // Collections and history reads both every second: by the fourth collection the history
+  // timer has fired at least twice while the read of Apply was held open.
+  config::Config config = Load(
+      "[[source]]\nname = \"s\"\ntype = \"script\"\n"
+      "[[kpi]]\nname = \"k\"\nsource = \"s\"\ninterval = \"1s\"\nhistory = true\n"
+      "hold_history = true\nhistory_interval = \"1s\"\n");
+  auto collection = Make();
+  int collections = 0;
+  int reads = 0;
+  collection->SetObserver([&](const Collection::Outcome&) {
+    if (++collections == 4) io_.stop();
+  });
+  collection->SetHistoryObserver(
+      [&](const std::string&, const collectors::HistoryResult&) { ++reads; });
+  Scheduler scheduler(io_);
+  collection->Apply(config, &scheduler);
+  io_.run_for(60s);
+  ASSERT_EQ(collections, 4);
+  EXPECT_EQ(probe_->history_calls, 1);
+  ASSERT_EQ(probe_->held_history.size(), 1u);
+  probe_->held_history[0](collectors::History{});
+  EXPECT_EQ(reads, 1);
+  // The next tick starts a read again.
+  io_.restart();
+  const auto give_up = std::chrono::steady_clock::now() + 60s;
+  while (probe_->history_calls < 2 && std::chrono::steady_clock::now() < give_up) {
+    io_.run_one_for(1s);
+  }
+  EXPECT_EQ(probe_->history_calls, 2);
+  collection->Stop();
+}
+
+TEST_F(CollectionTest, HistoryIntervalNeverReadsOnlyAtApply) {
+  config::Config config = Load(
+      "[[source]]\nname = \"s\"\ntype = \"script\"\n"
+      "[[kpi]]\nname = \"once\"\nsource = \"s\"\nhistory = true\n"
+      "history_interval = \"never\"\n"
+      "[[kpi]]\nname = \"often\"\nsource = \"s\"\nhistory = true\n"
+      "history_interval = \"1s\"\n"
+      "[[kpi]]\nname = \"plain\"\nsource = \"s\"\n");
+  auto collection = Make();
+  std::map<std::string, int> reads;
+  collection->SetHistoryObserver([&](const std::string& kpi, const collectors::HistoryResult&) {
+    if (++reads[kpi] == 3 && kpi == "often") io_.stop();
+  });
+  Scheduler scheduler(io_);
+  collection->Apply(config, &scheduler);
+  // Three collection timers and one history timer: none for "never" nor for "plain",
+  // which has no history.
+  EXPECT_EQ(scheduler.size(), 4u);
+  io_.run_for(60s);
+  EXPECT_EQ(reads["often"], 3);
+  EXPECT_EQ(reads["once"], 1);
+  EXPECT_EQ(reads.count("plain"), 0u);
+
+  // A reload drops the history timers of the previous config.
+  collection->Apply(Load("[[source]]\nname = \"s\"\ntype = \"script\"\n"
+                         "[[kpi]]\nname = \"plain\"\nsource = \"s\"\n"),
+                    &scheduler);
+  EXPECT_EQ(scheduler.size(), 1u);
+  collection->Stop();
+  EXPECT_EQ(scheduler.size(), 0u);
+}
+
+TEST_F(CollectionTest, ReloadDropsALateHistoryResultOfTheOldCollectors) {
+  const std::string text =
+      "[[source]]\nname = \"s\"\ntype = \"script\"\n"
+      "[[kpi]]\nname = \"k\"\nsource = \"s\"\nhistory = true\nhold_history = true\n";
+  auto collection = Make();
+  std::vector<double> seen;
+  collection->SetHistoryObserver([&](const std::string&, const collectors::HistoryResult& r) {
+    seen.push_back(FirstValue(r));
+  });
+  collection->Apply(Load(text + "value = 1\n"), nullptr);
+  ASSERT_EQ(probe_->history_calls, 1);
+  collection->Apply(Load(text + "value = 2\n"), nullptr);
+  // The old read was still in flight; the new collector reads all the same.
+  EXPECT_EQ(probe_->stopped, 1);
+  ASSERT_EQ(probe_->history_calls, 2);
+  ASSERT_EQ(probe_->held_history.size(), 2u);
+  const collectors::Sample late{1, collectors::Clock::now()};
+  probe_->held_history[0](collectors::History{{late}, 0, ""});  // from the replaced collector
+  EXPECT_TRUE(seen.empty());
+  const collectors::Sample fresh{2, collectors::Clock::now()};
+  probe_->held_history[1](collectors::History{{fresh}, 0, ""});
+  EXPECT_EQ(seen, std::vector<double>{2});
 }
 
 }  // namespace

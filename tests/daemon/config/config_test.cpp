@@ -321,6 +321,83 @@ TEST(ServerConfigTest, TlsCertWithoutKeyIsAnErrorAtTheGivenKey) {
                                     "test.toml:3:16: \"tls_key_file\" needs \"tls_cert_file\"")));
 }
 
+constexpr std::string_view kHistorySource = R"([[source]]
+name = "db"
+type = "sql"
+driver = "sqlite3"
+connection = "/tmp/x.db"
+)";
+
+TEST(KpiConfigTest, HistoryIntervalDefaultsToAnHourAndNeverIsZero) {
+  LoadResult result = LoadFromString(std::string(kHistorySource) + R"([[kpi]]
+name = "default"
+source = "db"
+query = "SELECT 1"
+[[kpi]]
+name = "daily"
+source = "db"
+query = "SELECT 1"
+history_interval = "1d"
+[[kpi]]
+name = "frozen"
+source = "db"
+query = "SELECT 1"
+history_interval = "never"
+)",
+                                     "test.toml", BuiltinExtensions(), TestEnv());
+  ASSERT_TRUE(result.config) << (result.errors.empty() ? "" : result.errors[0].ToString());
+  EXPECT_EQ(result.config->FindKpi("default")->history_interval, std::chrono::hours(1));
+  EXPECT_EQ(result.config->FindKpi("daily")->history_interval, std::chrono::hours(24));
+  EXPECT_EQ(result.config->FindKpi("frozen")->history_interval, Duration::zero());
+}
+
+TEST(KpiConfigTest, BadHistoryIntervalIsAnErrorAtItsValue) {
+  LoadResult result = LoadFromString(std::string(kHistorySource) + R"([[kpi]]
+name = "a"
+source = "db"
+query = "SELECT 1"
+history_interval = "sometimes"
+[[kpi]]
+name = "b"
+source = "db"
+query = "SELECT 1"
+history_interval = "500ms"
+[[kpi]]
+name = "c"
+source = "db"
+query = "SELECT 1"
+history_interval = 60
+)",
+                                     "test.toml", BuiltinExtensions(), TestEnv());
+  EXPECT_FALSE(result.config);
+  EXPECT_THAT(
+      Errors(result),
+      ::testing::ElementsAre(
+          "test.toml:10:20: \"history_interval\": invalid duration \"sometimes\"; expected a "
+          "number with a unit: ms, s, m, h, d, w, y (e.g. \"90s\", \"1h30m\")",
+          "test.toml:15:20: \"history_interval\" must be at least 1s, got \"500ms\"",
+          "test.toml:20:20: \"history_interval\" must be a duration string like \"90s\", "
+          "\"15m\", \"2h\" or \"7d\", not an integer"));
+}
+
+TEST(KpiConfigTest, HistoryIntervalOnADerivedKpiIsAnUnknownKey) {
+  LoadResult result = LoadFromString(std::string(kHistorySource) + R"([[kpi]]
+name = "orders"
+source = "db"
+query = "SELECT 1"
+[[kpi]]
+name = "double_orders"
+expr = "orders * 2"
+history_interval = "1h"
+query = "SELECT 2"
+)",
+                                     "test.toml", BuiltinExtensions(), TestEnv());
+  EXPECT_FALSE(result.config);
+  EXPECT_THAT(Errors(result),
+              ::testing::ElementsAre("test.toml:13:1: unknown key \"history_interval\" in [[kpi]]",
+                                     "test.toml:14:1: unknown key \"query\" in [[kpi]]"));
+}
+
 // Two self-signed certificates with their keys, made by the openssl CLI.
 class TlsConfigTest : public ::testing::Test {
  protected:
