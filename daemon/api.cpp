@@ -203,6 +203,34 @@ Json PastPeriodsJson(const KpiView& view) {
   return out;
 }
 
+Json RestatementsJson(std::span<const store::RestatementRow> rows) {
+  Json out = Json::array();
+  const auto status = [](const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); };
+  for (const store::RestatementRow& row : rows) {
+    Json changes = Json::array();
+    for (const store::RestatedValue& v : row.changes) {
+      changes.push_back({{"timestamp", FormatTime(v.at)},
+                         {"before", Number(v.before)},
+                         {"after", Number(v.after)}});
+    }
+    Json statuses = Json::array();
+    for (const store::StatusChange& c : row.statuses) {
+      statuses.push_back({{"kpi", c.kpi},
+                          {"from", FormatTime(c.from)},
+                          {"until", FormatTime(c.until)},
+                          {"before", status(c.before)},
+                          {"after", status(c.after)}});
+    }
+    out.push_back({{"detected_at", FormatTime(row.detected)},
+                   {"values", row.values},
+                   {"first", FormatTime(row.first)},
+                   {"last", FormatTime(row.last)},
+                   {"changes", std::move(changes)},
+                   {"status_changes", std::move(statuses)}});
+  }
+  return out;
+}
+
 Json HistoryJson(std::span<const rules::Sample> samples) {
   Json out = Json::array();
   for (const rules::Sample& s : samples) {

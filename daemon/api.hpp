@@ -37,6 +37,11 @@ using SilenceLookup = std::function<std::vector<std::string>(const KpiView&, con
 // other KPIs.
 [[nodiscard]] nlohmann::ordered_json PastPeriodsJson(const KpiView& view);
 
+// A KPI's restatements, newest first: detected_at, values (how many changed), first and
+// last (the oldest and newest changed), changes ([{timestamp, before, after}], at most the
+// first 100) and status_changes ([{kpi, from, until, before, after}]).
+[[nodiscard]] nlohmann::ordered_json RestatementsJson(std::span<const store::RestatementRow> rows);
+
 // One pending or firing alert for GET /api/v1/alerts: its KPI, its labels, state, timers
 // (fires_at: when a pending alert fires if its condition keeps holding), annotations and
 // silenced_by.

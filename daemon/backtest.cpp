@@ -73,11 +73,12 @@ constexpr std::size_t kKeptSamples = 16'000'000;
 // more): its state stays in the CPU's caches while it steps through the whole history.
 constexpr std::size_t kBlockKpis = 2;
 
-// The KPIs to step together (positions in config.kpis, ascending per block): each block
-// holds every KPI that one of its KPIs reads, a derived KPI's inputs and KPIs named in its
-// rules' expressions and templates. Names are found as rules::Expression finds variables:
-// every word and each of its suffixes that could start an identifier, a superset.
-std::vector<std::vector<std::size_t>> ReplayBlocks(const config::Config& config) {
+// The KPIs that must step together (positions in config.kpis, ascending per group): each
+// group holds every KPI that one of its KPIs reads, a derived KPI's inputs and KPIs named
+// in its rules' expressions and templates. Names are found as rules::Expression finds
+// variables: every word and each of its suffixes that could start an identifier, a
+// superset.
+std::vector<std::vector<std::size_t>> ReplayGroups(const config::Config& config) {
   const std::vector<config::Kpi>& kpis = config.kpis;
   std::map<std::string_view, std::size_t> index;
   for (std::size_t i = 0; i < kpis.size(); ++i) index.emplace(kpis[i].name, i);
@@ -119,8 +120,17 @@ std::vector<std::vector<std::size_t>> ReplayBlocks(const config::Config& config)
   }
   std::map<std::size_t, std::vector<std::size_t>> groups;  // by root
   for (std::size_t i = 0; i < kpis.size(); ++i) groups[root(i)].push_back(i);
+  std::vector<std::vector<std::size_t>> out;
+  out.reserve(groups.size());
+  for (auto& [r, members] : groups) out.push_back(std::move(members));
+  return out;
+}
+
+// Groups packed into replay blocks of at most kBlockKpis KPIs (a larger group is a block of
+// its own), each ascending.
+std::vector<std::vector<std::size_t>> ReplayBlocks(const config::Config& config) {
   std::vector<std::vector<std::size_t>> blocks;
-  for (auto& [r, members] : groups) {
+  for (const std::vector<std::size_t>& members : ReplayGroups(config)) {
     if (blocks.empty() || blocks.back().size() + members.size() > kBlockKpis) blocks.emplace_back();
     blocks.back().insert(blocks.back().end(), members.begin(), members.end());
   }
@@ -208,7 +218,8 @@ void AddEvent(BacktestReport& report,
   const std::string status =
       view->evaluation.status ? std::string(rules::StatusName(*view->evaluation.status)) : "";
   list.push_back({t, alert, e.name, status, "info", e.value.value_or(std::nan("")),
-                  notify::EventSummary(notify::GoalEventFacts(e, *view)), std::move(receivers)});
+                  notify::EventSummary(notify::GoalEventFacts(e, *view, config.evaluation.zone)),
+                  std::move(receivers)});
 }
 
 }  // namespace
@@ -231,8 +242,20 @@ BacktestOptions ResolveBacktestOptions(const std::string& since, const std::stri
   }
   options.step = config.evaluation.interval;
   if (auto d = config::ParseDuration(step); d && *d > config::Duration::zero()) options.step = *d;
-  options.only_kpi = only_kpi;
+  if (!only_kpi.empty()) options.kpis = {only_kpi};
   return options;
+}
+
+std::vector<std::string> ReplayGroup(const config::Config& config, std::string_view kpi) {
+  std::vector<std::string> out;
+  for (const std::vector<std::size_t>& group : ReplayGroups(config)) {
+    if (std::none_of(group.begin(), group.end(),
+                     [&](std::size_t i) { return config.kpis[i].name == kpi; })) {
+      continue;
+    }
+    for (std::size_t i : group) out.push_back(config.kpis[i].name);
+  }
+  return out;
 }
 
 BacktestReport Backtest(const std::shared_ptr<const config::Config>& config,
@@ -241,6 +264,20 @@ BacktestReport Backtest(const std::shared_ptr<const config::Config>& config,
   report.since = options.since;
   report.until = options.until;
   report.step = options.step;
+  const auto reports = [&](std::string_view kpi) {
+    return options.kpis.empty() ||
+           std::find(options.kpis.begin(), options.kpis.end(), kpi) != options.kpis.end();
+  };
+  // The blocks to replay: those with a KPI to report. Others are not even read.
+  std::vector<std::vector<std::size_t>> blocks = ReplayBlocks(*config);
+  std::erase_if(blocks, [&](const std::vector<std::size_t>& block) {
+    return std::none_of(block.begin(), block.end(),
+                        [&](std::size_t i) { return reports(config->kpis[i].name); });
+  });
+  std::vector<bool> replayed(config->kpis.size());
+  for (const auto& block : blocks) {
+    for (std::size_t i : block) replayed[i] = true;
+  }
   // The histories first: they decide the stale_after the replay uses.
   std::vector<Feed> feeds;
   std::map<std::string, rules::Duration, std::less<>> raised;  // KPI -> stale_after
@@ -248,8 +285,10 @@ BacktestReport Backtest(const std::shared_ptr<const config::Config>& config,
     Engine planner;
     planner.Apply(config);
     std::size_t kept = 0;
-    for (const config::Kpi& kpi : config->kpis) {
-      if (kpi.expr) continue;  // derived: the engine computes it from the others
+    for (std::size_t k = 0; k < config->kpis.size(); ++k) {
+      const config::Kpi& kpi = config->kpis[k];
+      // A derived KPI is computed from the others; one outside the blocks is not replayed.
+      if (kpi.expr || !replayed[k]) continue;
       Feed& feed = feeds.emplace_back();
       feed.kpi = kpi.name;
       feed.from = planner.HistoryStart(kpi.name, options.since);
@@ -302,7 +341,7 @@ BacktestReport Backtest(const std::shared_ptr<const config::Config>& config,
 
   std::map<std::string, std::size_t, std::less<>> reported;  // KPI -> index in report.kpis
   for (const config::Kpi& kpi : config->kpis) {
-    if (!options.only_kpi.empty() && kpi.name != options.only_kpi) continue;
+    if (!reports(kpi.name)) continue;
     reported.emplace(kpi.name, report.kpis.size());
     BacktestKpi& out = report.kpis.emplace_back();
     out.kpi = kpi.name;
@@ -330,10 +369,7 @@ BacktestReport Backtest(const std::shared_ptr<const config::Config>& config,
   // Each block steps through the whole history on its own: the KPIs of one never read
   // those of another, so this judges each as stepping all together would, and a block
   // without a reported KPI cannot change the report.
-  for (const std::vector<std::size_t>& block : ReplayBlocks(*adjusted)) {
-    if (std::none_of(block.begin(), block.end(), [&](std::size_t i) { return report_of[i]; })) {
-      continue;
-    }
+  for (const std::vector<std::size_t>& block : blocks) {
     for (const std::size_t i : block) {
       Feed* feed = feed_of[i];
       if (feed == nullptr) continue;
@@ -504,8 +540,9 @@ void PrintBacktestJson(const BacktestReport& report, std::ostream& out) {
 
 int RunBacktest(const config::Config& config, const BacktestOptions& options, bool json,
                 std::ostream& out, std::ostream& err) {
-  if (!options.only_kpi.empty() && config.FindKpi(options.only_kpi) == nullptr) {
-    err << "kpid backtest: no KPI named \"" << options.only_kpi << "\" in " << config.path << '\n';
+  for (const std::string& kpi : options.kpis) {
+    if (config.FindKpi(kpi) != nullptr) continue;
+    err << "kpid backtest: no KPI named \"" << kpi << "\" in " << config.path << '\n';
     return 1;
   }
   const std::string& path = config.storage.path;

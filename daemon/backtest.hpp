@@ -26,7 +26,9 @@ struct BacktestOptions {
   // Evaluations happen at since, since + step, ... up to until, as the daemon's do every
   // evaluation.interval; a coarser step is faster and sees `for` only to the step.
   rules::Duration step = std::chrono::minutes(1);
-  std::string only_kpi;  // empty: every KPI (all are replayed: derived KPIs read others)
+  // The KPIs to report; empty: every KPI. Those they read, and those that read them, are
+  // replayed too; no other KPI's history is read.
+  std::vector<std::string> kpis;
 };
 
 struct BacktestStatus {
@@ -75,6 +77,11 @@ struct BacktestReport {
   std::vector<BacktestKpi> kpis;  // in config order
 };
 
+// The KPIs replayed together with `kpi` (itself included), in config order: those it
+// reads and those that read it, transitively.
+[[nodiscard]] std::vector<std::string> ReplayGroup(const config::Config& config,
+                                                   std::string_view kpi);
+
 // The CLI's --since (a duration back from `now`, or a time), --until (a time; empty: now)
 // and --step (a duration; empty: evaluation.interval), already checked by cli::Parse.
 // Times without an offset are read in evaluation.timezone, dates as the start of the day.
@@ -90,7 +97,7 @@ using HistoryReader = std::function<std::vector<rules::Sample>(const std::string
 
 // Replays `config` over the history. Each KPI starts with the history its windows need
 // before `since` (forecast window, 7-day stats) and counts as collected from there. A
-// derived KPI takes the largest stale_after raised for a collected one.
+// derived KPI takes the largest stale_after raised for a collected one replayed with it.
 [[nodiscard]] BacktestReport Backtest(const std::shared_ptr<const config::Config>& config,
                                       const HistoryReader& history, const BacktestOptions& options);
 
@@ -98,7 +105,7 @@ void PrintBacktestText(const BacktestReport& report, std::ostream& out);
 void PrintBacktestJson(const BacktestReport& report, std::ostream& out);
 
 // The CLI command: history from the daemon's store ([storage] path), read-only. Returns the
-// exit code: 0 done, 1 when the store cannot be read or `options.only_kpi` names no KPI.
+// exit code: 0 done, 1 when the store cannot be read or `options.kpis` names an unknown KPI.
 int RunBacktest(const config::Config& config, const BacktestOptions& options, bool json,
                 std::ostream& out, std::ostream& err);
 

@@ -80,8 +80,11 @@ struct SampleLookup {
 // happens once per goal and, for a recurring goal, per period; Engine::Evaluate() reports
 // it in the pass that finds it and never again (RestoreEvents() carries that across
 // restarts). The notifier records it in the store with the notifications that tell it.
+//
+// A restatement (kRestated) is told the same way, by the service rather than the engine:
+// a history read again changed past values, and with them the KPI's past statuses.
 struct GoalEvent {
-  enum class Kind { kProgress, kMilestoneMet, kMilestoneMissed, kAchieved, kJudged };
+  enum class Kind { kProgress, kMilestoneMet, kMilestoneMissed, kAchieved, kJudged, kRestated };
   Kind kind = Kind::kProgress;
   std::string kpi;
   std::string period;  // the period label of a recurring goal; "" for other goals
@@ -100,6 +103,14 @@ struct GoalEvent {
   // How far ahead of the trajectory (negative: behind) the latest value is: when the
   // trajectory reaches its progress, minus now. nullopt outside the goal's time span.
   std::optional<rules::Duration> ahead;
+  // kRestated: the title of the KPI whose history changed when it is another one this KPI
+  // reads ("" when it is this one), how many values changed and when the oldest and newest
+  // were, and the spans where this KPI's status differs now.
+  std::string restated_title;
+  std::size_t restated_values = 0;
+  TimePoint restated_first;
+  TimePoint restated_last;
+  std::vector<store::StatusChange> status_changes;
   // Recorded without telling anyone: already past at the goal's first judgement (so that
   // starting kpid on a half-done goal does not replay old crossings), or said by another
   // event of the same pass (progress_100 is said by achieved).

@@ -196,7 +196,15 @@ Metrics::Metrics()
                            .Name("kpid_last_evaluation_timestamp_seconds")
                            .Help("When the last evaluation pass started.")
                            .Register(*registry_)
-                           .Add({})) {
+                           .Add({})),
+      restatements_(prometheus::BuildCounter()
+                        .Name("kpid_history_restatements_total")
+                        .Help("History reads that changed values the store held, by KPI.")
+                        .Register(*registry_)),
+      restated_values_(prometheus::BuildCounter()
+                           .Name("kpid_history_restated_values_total")
+                           .Help("Stored values that a history read changed, by KPI.")
+                           .Register(*registry_)) {
   prometheus::BuildGauge()
       .Name("kpid_build_info")
       .Help("A metric with a constant 1 value labelled by the kpid version.")
@@ -216,6 +224,11 @@ void Metrics::EvaluationDone(std::chrono::duration<double> took,
                              std::chrono::system_clock::time_point at) {
   evaluation_duration_.Observe(took.count());
   last_evaluation_.Set(std::chrono::duration<double>(at.time_since_epoch()).count());
+}
+
+void Metrics::Restated(const std::string& kpi, std::size_t values) {
+  restatements_.Add({{"kpi", kpi}}).Increment();
+  restated_values_.Add({{"kpi", kpi}}).Increment(static_cast<double>(values));
 }
 
 void Metrics::Add(std::weak_ptr<prometheus::Collectable> collectable) {

@@ -65,6 +65,9 @@ class Metrics {
   // An evaluation pass that started at `at` took `took`.
   void EvaluationDone(std::chrono::duration<double> took, std::chrono::system_clock::time_point at);
 
+  // A history read again restated `values` of a KPI's stored values.
+  void Restated(const std::string& kpi, std::size_t values);
+
   // Collects every registered Collectable (a VersionedCollectable only when its version
   // changed). Runs on the io thread.
   std::string Render() const;
@@ -82,6 +85,8 @@ class Metrics {
   prometheus::Gauge& reload_success_timestamp_;
   prometheus::Histogram& evaluation_duration_;
   prometheus::Gauge& last_evaluation_;
+  prometheus::Family<prometheus::Counter>& restatements_;
+  prometheus::Family<prometheus::Counter>& restated_values_;
 };
 
 }  // namespace kpid

@@ -69,8 +69,8 @@ Persistence::Persistence(prometheus::Registry& registry)
   // Every operation from the start, so that rate() sees the first failure.
   for (const char* operation :
        {"open", "append_samples", "dropped_sample", "save_alerts", "retain_alerts", "prune",
-        "save_periods", "record_events", "load_silences", "save_silence", "prune_silences",
-        "load_digest_runs", "save_digest_run"}) {
+        "save_periods", "record_events", "record_restatement", "load_silences", "save_silence",
+        "prune_silences", "load_digest_runs", "save_digest_run"}) {
     errors_.Add({{"operation", operation}});
   }
 }
@@ -184,6 +184,22 @@ std::optional<std::vector<std::int64_t>> Persistence::RecordEvents(
     }
   }
   pending_events_.insert(pending_events_.end(), events.begin(), events.end());
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::int64_t>> Persistence::RecordRestatement(
+    const store::RestatementRow& restatement, std::vector<store::SampleRow> samples,
+    std::span<const store::OutboxRow> outbox, std::span<const store::NoticeRow> notices) {
+  if (store_ && pending_samples_.empty()) {
+    auto ids = store_->RecordRestatement(restatement, samples, outbox, notices);
+    if (auto* error = std::get_if<store::Error>(&ids)) {
+      Failed("record_restatement", *error);
+    } else {
+      Healthy();
+      return std::get<std::vector<std::int64_t>>(std::move(ids));
+    }
+  }
+  AppendSamples(std::move(samples));
   return std::nullopt;
 }
 

@@ -59,6 +59,14 @@ class Persistence {
                                                         std::span<const store::OutboxRow> outbox,
                                                         std::span<const store::NoticeRow> notices);
 
+  // Records a restatement with the history's samples, the notifications that tell it and
+  // the notices they settle, in one transaction (Store::RecordRestatement), and returns the
+  // outbox ids. nullopt when the store cannot take it: the samples are then kept and
+  // written on a later tick, the restatement is not recorded (the caller logs it) and the
+  // notifications go from memory.
+  std::optional<std::vector<std::int64_t>> RecordRestatement(
+      const store::RestatementRow& restatement, std::vector<store::SampleRow> samples,
+      std::span<const store::OutboxRow> outbox, std::span<const store::NoticeRow> notices);
   // Retries the open and what is pending; prunes samples older than `retention` once an
   // hour. Returns true when this call opened the store for the first time.
   bool Tick(store::TimePoint now, std::chrono::system_clock::duration retention);

@@ -12,6 +12,7 @@
 #include "daemon/load_config.hpp"
 #include "daemon/log.hpp"
 #include "daemon/notify/registry.hpp"
+#include "daemon/restatement.hpp"
 #include "rules/annotation.hpp"
 
 namespace kpid {
@@ -38,6 +39,9 @@ constexpr std::size_t kMaxApiBody = 64 << 10;
 // Samples per history answer of /api/v1/kpis/{name}?since=, by default and at most.
 constexpr std::size_t kDefaultHistoryLimit = 10'000;
 constexpr std::size_t kMaxHistoryLimit = 1'000'000;
+// Restatements of GET /api/v1/kpis/{name}, and changed values of each, at most.
+constexpr std::size_t kApiRestatements = 10;
+constexpr std::size_t kApiRestatedValues = 100;
 // Points of a ?step= answer at most, as Prometheus limits range queries.
 constexpr std::size_t kMaxHistoryPoints = 11'000;
 // A longer ?step= would overflow TimePoint (nanoseconds) in the stepping arithmetic.
@@ -219,6 +223,18 @@ http::Response Service::KpiResponse(const http::Request& req, const KpiView& vie
   };
   nlohmann::ordered_json body = api::KpiJson(view, SilenceLookup());
   body["past_periods"] = api::PastPeriodsJson(view);
+  // Restatements are read from the store: there are few, and nothing else needs them.
+  std::vector<store::RestatementRow> restatements;
+  if (const store::Store* store = persistence_.store()) {
+    auto read = store->LoadRestatements(view.config->name, kApiRestatements, kApiRestatedValues);
+    if (auto* rows = std::get_if<std::vector<store::RestatementRow>>(&read)) {
+      restatements = std::move(*rows);
+    } else {
+      log::Error("cannot read restatements from the store",
+                 {{"kpi", view.config->name}, {"error", std::get<store::Error>(read).message}});
+    }
+  }
+  body["restatements"] = api::RestatementsJson(restatements);
   auto since = query.find("since");
   if (since == query.end()) {
     for (std::string_view key : {"until", "step", "limit"}) {
@@ -589,11 +605,36 @@ void Service::OnHistory(const std::string& kpi, const collectors::HistoryResult&
   }
   std::sort(samples.begin(), samples.end(),
             [](const auto& a, const auto& b) { return a.at < b.at; });
-  persistence_.AppendSamples(std::move(rows));
+  const auto now = std::chrono::system_clock::now();
+  // What the store holds at the history's times, before the history replaces it. Without
+  // a store every row counts as new.
+  HistoryDiff diff{.restated = {}, .added = samples.size()};
+  if (store::Store* store = persistence_.store(); store != nullptr && !samples.empty()) {
+    std::vector<TimePoint> times;
+    times.reserve(samples.size());
+    for (const rules::Sample& sample : samples) times.push_back(sample.at);
+    auto stored = store->SamplesAt(kpi, times);
+    if (auto* rows_read = std::get_if<std::vector<rules::Sample>>(&stored)) {
+      diff = DiffHistory(*rows_read, samples);
+    } else {
+      log::Error("cannot read history from the store",
+                 {{"kpi", kpi}, {"error", std::get<store::Error>(stored).message}});
+    }
+  }
+  if (diff.restated.empty() && diff.added == 0) {
+    // The store and the windows seeded from it hold this history already.
+    log::Debug("history unchanged", {{"kpi", kpi}, {"samples", std::to_string(samples.size())}});
+    return;
+  }
+  const std::size_t restated = diff.restated.size();
+  if (restated == 0) {
+    persistence_.AppendSamples(std::move(rows));
+  } else {
+    Restate(kpi, samples, std::move(rows), std::move(diff.restated), now);
+  }
   // The window is the backfill (first, so it wins on equal timestamps) plus what the store
   // holds. Without a store only the backfill and the latest two samples are left in it
   // until the store returns and the next restart seeds it again.
-  const auto now = std::chrono::system_clock::now();
   std::vector<rules::Sample> window = samples;
   if (store::Store* store = persistence_.store()) {
     auto stored = store->Samples(kpi, engine_->HistoryStart(kpi, now), kMaxSeedSamples);
@@ -605,7 +646,105 @@ void Service::OnHistory(const std::string& kpi, const collectors::HistoryResult&
     }
   }
   engine_->Seed(kpi, window, now);
-  log::Info("history backfilled", {{"kpi", kpi}, {"samples", std::to_string(samples.size())}});
+  log::Info("history backfilled", {{"kpi", kpi},
+                                   {"samples", std::to_string(samples.size())},
+                                   {"new", std::to_string(diff.added)},
+                                   {"restated", std::to_string(restated)}});
+}
+
+void Service::Restate(const std::string& kpi, std::span<const rules::Sample> fresh,
+                      std::vector<store::SampleRow> rows,
+                      std::vector<store::RestatedValue> restated, TimePoint now) {
+  store::RestatementRow row;
+  row.kpi = kpi;
+  row.detected = now;
+  row.values = restated.size();
+  row.first = restated.front().at;
+  row.last = restated.back().at;
+  if (restated.size() > store::Store::kMaxRestatedValues) {
+    restated.resize(store::Store::kMaxRestatedValues);
+  }
+  row.changes = std::move(restated);
+  // The past statuses, replayed over what the store holds (the values before) and over
+  // the same with this history in it (after).
+  const store::Store* store = persistence_.store();
+  const HistoryReader before = [store](const std::string& k, TimePoint from, TimePoint until) {
+    auto read = store->Samples(k, from, until + std::chrono::milliseconds(1), kMaxSeedSamples);
+    if (auto* error = std::get_if<store::Error>(&read)) {
+      log::Error("cannot read history from the store", {{"kpi", k}, {"error", error->message}});
+      return std::vector<rules::Sample>{};
+    }
+    return std::move(std::get<std::vector<rules::Sample>>(read));
+  };
+  const HistoryReader after = [&](const std::string& k, TimePoint from, TimePoint until) {
+    std::vector<rules::Sample> old = before(k, from, until);
+    if (k != kpi) return old;
+    // The history's samples in [from, until] win over stored ones in the same millisecond.
+    const auto ms = [](const rules::Sample& s) {
+      return std::chrono::floor<std::chrono::milliseconds>(s.at);
+    };
+    std::vector<rules::Sample> merged;
+    merged.reserve(old.size() + fresh.size());
+    auto o = old.begin();
+    for (const rules::Sample& f : fresh) {
+      if (f.at < from || f.at > until) continue;
+      for (; o != old.end() && ms(*o) < ms(f); ++o) merged.push_back(*o);
+      if (o != old.end() && ms(*o) == ms(f)) ++o;
+      merged.push_back(f);
+    }
+    merged.insert(merged.end(), o, old.end());
+    return merged;
+  };
+  if (store != nullptr) row.statuses = CompareStatuses(config_, kpi, before, after, row.first, now);
+
+  log::Warn("history restated", {{"kpi", kpi},
+                                 {"values", std::to_string(row.values)},
+                                 {"first", api::FormatTime(row.first)},
+                                 {"last", api::FormatTime(row.last)},
+                                 {"status_changes", std::to_string(row.statuses.size())}});
+  for (const store::StatusChange& c : row.statuses) {
+    log::Warn("past status changed by a restatement",
+              {{"kpi", c.kpi},
+               {"restated_kpi", kpi},
+               {"from", api::FormatTime(c.from)},
+               {"until", api::FormatTime(c.until)},
+               {"before", c.before.empty() ? "none" : c.before},
+               {"after", c.after.empty() ? "none" : c.after}});
+  }
+  metrics_.Restated(kpi, row.values);
+
+  // One notice per KPI whose past status changed, routed as its goal alert.
+  std::vector<GoalEvent> events;
+  for (const store::StatusChange& c : row.statuses) {
+    if (events.empty() || events.back().kpi != c.kpi) {
+      const KpiView* view = engine_->Find(c.kpi);
+      if (view == nullptr) continue;
+      GoalEvent& e = events.emplace_back();
+      e.kind = GoalEvent::Kind::kRestated;
+      e.kpi = c.kpi;
+      e.key = "restated@" + api::FormatTime(now);
+      e.name = "restated";
+      e.at = now;
+      if (view->latest) e.value = view->latest->value;
+      if (c.kpi != kpi) {
+        const config::Kpi* source = config_->FindKpi(kpi);
+        e.restated_title = source != nullptr && !source->title.empty() ? source->title : kpi;
+      }
+      e.restated_values = row.values;
+      e.restated_first = row.first;
+      e.restated_last = row.last;
+    }
+    events.back().status_changes.push_back(c);
+  }
+  notify::Notifier::Announcement announcement = notifier_.Prepare(events, now);
+  std::optional<std::vector<std::int64_t>> ids = persistence_.RecordRestatement(
+      row, std::move(rows), announcement.outbox, announcement.settled);
+  if (!ids) {
+    log::Error("restatement not recorded: the state store cannot take it",
+               {{"kpi", kpi}, {"notices", std::to_string(announcement.outbox.size())}});
+  }
+  notifier_.Send(std::move(announcement), ids);
+  EvaluateSoon();
 }
 
 void Service::Evaluate() {

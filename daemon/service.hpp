@@ -54,6 +54,12 @@ class Service : private web::PageSource {
   void Evaluate();
   void EvaluateSoon();
   void OnHistory(const std::string& kpi, const collectors::HistoryResult& result);
+  // A history read again changed stored values (`restated`): compares the past statuses,
+  // then records the restatement with the history's `rows` and tells the owners of the goals
+  // whose past status changed, in one store transaction.
+  void Restate(const std::string& kpi, std::span<const rules::Sample> fresh,
+               std::vector<store::SampleRow> rows, std::vector<store::RestatedValue> restated,
+               TimePoint now);
   void LogChange(const AlertChange& change) const;
   void LogPeriod(const store::PeriodRow& row) const;
   // Loads the config file again and swaps it in when valid. Returns an error text when

@@ -14,6 +14,16 @@ std::string EndDay(TimePoint end, const date::time_zone* zone) {
   return date::format("%F", date::make_zoned(zone, last));
 }
 
+std::string Local(TimePoint t, const char* format, const date::time_zone* zone) {
+  const auto s = std::chrono::floor<std::chrono::seconds>(t);
+  if (zone == nullptr) return date::format(format, s);
+  return date::format(format, date::make_zoned(zone, s));
+}
+
+std::string StatusOrNone(const std::string& status) {
+  return status.empty() ? "not judged" : StatusWords(status);
+}
+
 }  // namespace
 
 std::string GoalText(const rules::KpiSpec& spec, const std::string& unit,
@@ -63,7 +73,8 @@ Figures KpiFigures(const KpiView& view, const date::time_zone* zone) {
   return f;
 }
 
-EventFacts GoalEventFacts(const GoalEvent& event, const KpiView& view) {
+EventFacts GoalEventFacts(const GoalEvent& event, const KpiView& view,
+                          const date::time_zone* zone) {
   const config::Kpi& kpi = *view.config;
   EventFacts f;
   f.event = event.name;
@@ -80,6 +91,17 @@ EventFacts GoalEventFacts(const GoalEvent& event, const KpiView& view) {
   f.milestone_day = event.milestone_day;
   if (!event.milestone_day.empty()) f.milestone_value = event.milestone_value;
   if (event.ahead) f.ahead = std::chrono::duration_cast<std::chrono::seconds>(*event.ahead);
+  if (event.kind == GoalEvent::Kind::kRestated) {
+    f.restated_title = event.restated_title;
+    f.restated_values = event.restated_values;
+    f.restated_first_day = Local(event.restated_first, "%F", zone);
+    f.restated_last_day = Local(event.restated_last, "%F", zone);
+    for (const store::StatusChange& c : event.status_changes) {
+      f.status_changes.push_back("was " + StatusOrNone(c.before) + ", now " +
+                                 StatusOrNone(c.after) + " from " + Local(c.from, "%F %R", zone) +
+                                 " to " + Local(c.until, "%F %R", zone));
+    }
+  }
   return f;
 }
 

@@ -20,7 +20,8 @@ namespace kpid::notify {
 // The KPI's figures as of its last evaluation.
 [[nodiscard]] Figures KpiFigures(const KpiView& view, const date::time_zone* zone);
 
-// What a goal event of `view`'s KPI says, for EventSummary().
-[[nodiscard]] EventFacts GoalEventFacts(const GoalEvent& event, const KpiView& view);
+// What a goal event of `view`'s KPI says, for EventSummary(); times in `zone`.
+[[nodiscard]] EventFacts GoalEventFacts(const GoalEvent& event, const KpiView& view,
+                                        const date::time_zone* zone);
 
 }  // namespace kpid::notify

@@ -260,9 +260,10 @@ std::string Subject(const Notification& n) {
   } else if (n.alerts.size() == 1 && !EventName(n.alerts.front()).empty()) {
     // A goal event's headline has its figures already.
     const Alert& a = n.alerts.front();
-    subject = (n.test                     ? "[TEST] "
-               : IsGoodNews(EventName(a)) ? "[GOOD NEWS] "
-                                          : "[MILESTONE] ") +
+    subject = (n.test                       ? "[TEST] "
+               : IsGoodNews(EventName(a))   ? "[GOOD NEWS] "
+               : EventName(a) == "restated" ? "[RESTATED] "
+                                            : "[MILESTONE] ") +
               Headline(a);
   } else if (n.alerts.size() == 1) {
     const Alert& a = n.alerts.front();
@@ -426,6 +427,11 @@ std::string AgainstTarget(const EventFacts& f) {
 std::string EventHeadline(const EventFacts& f) {
   const std::string title = OneLine(f.title.empty() ? std::string("KPI") : f.title);
   if (f.event == "achieved") return title + " achieved its goal";
+  if (f.event == "restated") {
+    return title + ": " +
+           (f.restated_title.empty() ? "history" : OneLine(f.restated_title) + "'s history") +
+           " restated, past statuses changed";
+  }
   if (f.event == "milestone_met" || f.event == "milestone_missed") {
     return title + ": milestone " + f.milestone_day +
            (f.event == "milestone_met" ? " met" : " missed");
@@ -441,6 +447,16 @@ std::string EventSummary(const EventFacts& f) {
            " against " + Quantity(f.milestone_value, f.unit);
     return out;
   }
+  if (f.event == "restated") {
+    out += ": " + std::to_string(f.restated_values) +
+           (f.restated_values == 1
+                ? " value on " + f.restated_first_day
+                : " values from " + f.restated_first_day + " to " + f.restated_last_day);
+    for (std::size_t i = 0; i < f.status_changes.size(); ++i) {
+      out += (i == 0 ? "; " : ", ") + f.status_changes[i];
+    }
+    return out;
+  }
   if (!std::isfinite(f.value)) return out;
   out += ": " + AgainstTarget(f);
   if (f.event != "achieved" && f.ahead) out += ", " + AheadText(*f.ahead);
@@ -449,7 +465,9 @@ std::string EventSummary(const EventFacts& f) {
 
 std::string_view EventName(const Alert& alert) { return alert.Label("event"); }
 
-bool IsGoodNews(std::string_view event) { return event != "milestone_missed"; }
+bool IsGoodNews(std::string_view event) {
+  return event != "milestone_missed" && event != "restated";
+}
 
 std::vector<double> ScaledTrend(const std::vector<double>& values) {
   double lo = std::numeric_limits<double>::infinity();

@@ -99,10 +99,19 @@ struct EventFacts {
   // Progress events: ahead of the trajectory by this much (negative: behind); unknown
   // when not set.
   std::optional<std::chrono::seconds> ahead;
+  // "restated": the title of the KPI whose history changed ("" when it is this one), how
+  // many values changed and the days of the oldest and newest, and the statuses that differ
+  // now: "on track, now off track from 2026-10-05 08:00 to 2026-10-09 12:00".
+  std::string restated_title;
+  std::size_t restated_values = 0;
+  std::string restated_first_day;
+  std::string restated_last_day;
+  std::vector<std::string> status_changes;
 };
 
 // The short headline: "Quarterly revenue passed 50 % of its goal", "Quarterly revenue:
-// milestone 2026-09-30 missed", "Quarterly revenue achieved its goal".
+// milestone 2026-09-30 missed", "Quarterly revenue achieved its goal", "Quarterly revenue:
+// history restated, past statuses changed".
 [[nodiscard]] std::string EventHeadline(const EventFacts& facts);
 
 // The headline with the figures, one line; the event alert's summary:
@@ -110,12 +119,15 @@ struct EventFacts {
 //    the trajectory"
 //   "Quarterly revenue: milestone 2026-09-30 missed: 410000 EUR against 500000 EUR"
 //   "Quarterly revenue achieved its goal: 1210000 EUR of 1200000 EUR"
+//   "Quarterly revenue: history restated, past statuses changed: 3 values from 2026-10-01
+//    to 2026-10-03; was on track, now off track from 2026-10-02 00:00 to 2026-10-05 00:00"
 [[nodiscard]] std::string EventSummary(const EventFacts& facts);
 
 // The "event" label of an alert that tells a goal event; "" for an ordinary alert.
 [[nodiscard]] std::string_view EventName(const Alert& alert);
 
-// Whether a goal event is good news (progress, milestone met, achieved), not a miss.
+// Whether a goal event is good news (progress, milestone met, achieved), not a miss or a
+// restatement.
 [[nodiscard]] bool IsGoodNews(std::string_view event);
 
 // --- Digests -----------------------------------------------------------------------------

@@ -257,7 +257,8 @@ Alert Notifier::MakeEventAlert(const KpiView& view, const GoalEvent& event, Time
   out.labels = {{"kpi", kpi.name}, {"alert", id}, {"event", event.name}, {"severity", "info"}};
   if (status) out.labels.emplace_back("status", std::string(rules::StatusName(*status)));
   for (const auto& label : kpi.labels) out.labels.push_back(label);
-  out.annotations.emplace_back("summary", EventSummary(GoalEventFacts(event, view)));
+  out.annotations.emplace_back("summary",
+                               EventSummary(GoalEventFacts(event, view, config_->evaluation.zone)));
   // A point in time: firing, and over as it starts (see the webhook payload).
   out.starts_at = now;
   out.ends_at = now;
@@ -270,13 +271,24 @@ Alert Notifier::MakeEventAlert(const KpiView& view, const GoalEvent& event, Time
 }
 
 void Notifier::Announce(std::span<const GoalEvent> events, TimePoint now) {
-  if (events.empty() || stopped_ || engine_ == nullptr || !config_) return;
-  std::vector<store::EventRow> rows;
-  std::vector<store::OutboxRow> outbox;
-  std::vector<store::NoticeRow> settled;
-  std::vector<Notification> notifications;
+  if (events.empty()) return;
+  Announcement a = Prepare(events, now);
+  std::optional<std::vector<std::int64_t>> ids =
+      persistence_.RecordEvents(a.events, a.outbox, a.settled);
+  if (!ids) {
+    log::Error("goal events not written to the store; sending them without a retry guarantee",
+               {{"events", std::to_string(events.size())}});
+  }
+  Send(std::move(a), ids);
+}
+
+Notifier::Announcement Notifier::Prepare(std::span<const GoalEvent> events, TimePoint now) const {
+  Announcement out;
+  if (stopped_ || engine_ == nullptr || !config_) return out;
   for (const GoalEvent& event : events) {
-    rows.push_back({event.kpi, event.period, event.key, now});
+    if (event.kind != GoalEvent::Kind::kRestated) {
+      out.events.push_back({event.kpi, event.period, event.key, now});
+    }
     const KpiView* view = engine_->Find(event.kpi);
     if (event.silent || event.kind == GoalEvent::Kind::kJudged || view == nullptr) continue;
     const std::string id = rules::GoalAlertId(event.kpi);
@@ -311,7 +323,7 @@ void Notifier::Announce(std::span<const GoalEvent> events, TimePoint now) {
            it != notices_.end() && it->first.first == id; ++it) {
         if (!it->second.firing) continue;
         add_receiver(it->first.second);
-        settled.push_back({it->first.second, id, false, status, severity, now});
+        out.settled.push_back({it->first.second, id, false, status, severity, now});
       }
     }
     if (receivers.empty()) {
@@ -321,28 +333,29 @@ void Notifier::Announce(std::span<const GoalEvent> events, TimePoint now) {
     }
     const Alert alert = MakeEventAlert(*view, event, now);
     for (const std::string& receiver : receivers) {
-      Notification& n = notifications.emplace_back();
+      Notification& n = out.notifications.emplace_back();
       n.receiver = receiver;
       n.group_key = "event/" + receiver + ":" + id + "/" + event.period + "/" + event.key;
       n.group_labels = {{"kpi", event.kpi}};
       n.external_url = config_->server.external_url;
       n.alerts.push_back(alert);
       n.ComputeCommon();
-      outbox.push_back(OutboxRowOf(n, now));
+      out.outbox.push_back(OutboxRowOf(n, now));
     }
   }
-  for (const store::NoticeRow& notice : settled) {
+  return out;
+}
+
+void Notifier::Send(Announcement announcement,
+                    const std::optional<std::vector<std::int64_t>>& ids) {
+  for (const store::NoticeRow& notice : announcement.settled) {
     notices_[{notice.alert, notice.receiver}] =
         Notice{notice.firing, notice.status, notice.severity, notice.at};
   }
-  std::optional<std::vector<std::int64_t>> ids = persistence_.RecordEvents(rows, outbox, settled);
-  if (!ids) {
-    log::Error("goal events not written to the store; sending them without a retry guarantee",
-               {{"events", std::to_string(events.size())}});
-  }
+  std::vector<store::OutboxRow>& outbox = announcement.outbox;
   for (std::size_t i = 0; i < outbox.size(); ++i) {
     outbox[i].id = ids && i < ids->size() ? (*ids)[i] : next_memory_id_--;
-    Admit(std::move(outbox[i]), notifications[i], "event");
+    Admit(std::move(outbox[i]), announcement.notifications[i], "event");
   }
   Pump();
 }

@@ -96,6 +96,19 @@ class Notifier {
   // fires, instead of its resolve: the notices it settles are part of that transaction.
   void Announce(std::span<const GoalEvent> events, TimePoint now);
 
+  // Announce() in two steps, for a caller that writes more in the same transaction (a
+  // restatement): Prepare() finds the receivers and builds the store's rows; the caller
+  // writes them (Store::RecordEvents, or with what it records) and hands the outbox ids to
+  // Send(), nullopt when the write failed: the notifications then go from memory.
+  struct Announcement {
+    std::vector<store::EventRow> events;  // restatements are recorded as such, not here
+    std::vector<store::OutboxRow> outbox;
+    std::vector<store::NoticeRow> settled;
+    std::vector<Notification> notifications;  // parallel to outbox
+  };
+  [[nodiscard]] Announcement Prepare(std::span<const GoalEvent> events, TimePoint now) const;
+  void Send(Announcement announcement, const std::optional<std::vector<std::int64_t>>& ids);
+
   // Queues what the alert states call for as of `now` and sends what is due.
   void Reconcile(TimePoint now);
 

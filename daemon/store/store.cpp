@@ -31,7 +31,7 @@ struct Migration {
 
 // Forward migrations, applied in order in one transaction. A released one is never edited:
 // a schema change is a new version at the end (and kSchemaVersion follows it).
-constexpr std::array<Migration, 6> kMigrations = {{
+constexpr std::array<Migration, 7> kMigrations = {{
     {1,
      "CREATE TABLE samples("
      "  kpi TEXT NOT NULL,"
@@ -108,6 +108,36 @@ constexpr std::array<Migration, 6> kMigrations = {{
      "  event TEXT NOT NULL,"
      "  at_ms INTEGER NOT NULL,"
      "  PRIMARY KEY (kpi, period, event)"
+     ") WITHOUT ROWID;"},
+    // Restatements: a history read again changed stored values. The values it changed and
+    // the statuses the replay found different go with it.
+    {7,
+     "CREATE TABLE restatements("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  kpi TEXT NOT NULL,"
+     "  detected_ms INTEGER NOT NULL,"
+     "  vals INTEGER NOT NULL,"
+     "  first_ms INTEGER NOT NULL,"
+     "  last_ms INTEGER NOT NULL"
+     ");"
+     "CREATE INDEX restatements_by_kpi ON restatements(kpi, detected_ms);"
+     "CREATE INDEX restatements_by_time ON restatements(detected_ms);"
+     "CREATE TABLE restated_values("
+     "  restatement INTEGER NOT NULL REFERENCES restatements(id) ON DELETE CASCADE,"
+     "  ts_ms INTEGER NOT NULL,"
+     "  before REAL NOT NULL,"
+     "  after REAL NOT NULL,"
+     "  PRIMARY KEY (restatement, ts_ms)"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE restated_statuses("
+     "  restatement INTEGER NOT NULL REFERENCES restatements(id) ON DELETE CASCADE,"
+     "  seq INTEGER NOT NULL,"
+     "  kpi TEXT NOT NULL,"
+     "  from_ms INTEGER NOT NULL,"
+     "  until_ms INTEGER NOT NULL,"
+     "  before TEXT NOT NULL,"
+     "  after TEXT NOT NULL,"
+     "  PRIMARY KEY (restatement, seq)"
      ") WITHOUT ROWID;"},
 }};
 static_assert(kMigrations.back().version == Store::kSchemaVersion);
@@ -313,6 +343,7 @@ struct Store::Statements {
   StmtPtr insert_sample;
   StmtPtr select_samples;
   StmtPtr latest_sample;
+  StmtPtr sample_at;
   StmtPtr first_kpi;
   StmtPtr next_kpi;
   StmtPtr prune_kpi;
@@ -345,6 +376,14 @@ struct Store::Statements {
   // Null below schema version 6.
   StmtPtr insert_event;
   StmtPtr select_events;
+  // Null below schema version 7.
+  StmtPtr insert_restatement;
+  StmtPtr insert_restated_value;
+  StmtPtr insert_restated_status;
+  StmtPtr select_restatements;
+  StmtPtr select_restated_values;
+  StmtPtr select_restated_statuses;
+  StmtPtr prune_restatements;
 };
 
 Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -485,6 +524,7 @@ std::optional<Error> Store::Initialize(Mode mode, bool in_memory) {
            {&statements->select_samples,
             "SELECT ts_ms, value FROM samples WHERE kpi = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 "
             "ORDER BY ts_ms DESC LIMIT ?4"},
+           {&statements->sample_at, "SELECT value FROM samples WHERE kpi = ?1 AND ts_ms = ?2"},
            {&statements->latest_sample,
             "SELECT ts_ms, value FROM samples WHERE kpi = ?1 ORDER BY ts_ms DESC LIMIT 1"},
            {&statements->first_sample,
@@ -592,6 +632,31 @@ std::optional<Error> Store::Initialize(Mode mode, bool in_memory) {
       if (Prepare(db_, slot.second, *slot.first) != SQLITE_OK) return Fail(kOpen);
     }
   }
+  if (version >= 7) {
+    for (const Slot& slot : std::initializer_list<Slot>{
+             {&statements->insert_restatement,
+              "INSERT INTO restatements(kpi, detected_ms, vals, first_ms, last_ms) "
+              "VALUES (?1, ?2, ?3, ?4, ?5)"},
+             {&statements->insert_restated_value,
+              "INSERT INTO restated_values(restatement, ts_ms, before, after) "
+              "VALUES (?1, ?2, ?3, ?4)"},
+             {&statements->insert_restated_status,
+              "INSERT INTO restated_statuses(restatement, seq, kpi, from_ms, until_ms, before, "
+              "after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+             {&statements->select_restatements,
+              "SELECT id, detected_ms, vals, first_ms, last_ms FROM restatements "
+              "WHERE kpi = ?1 ORDER BY detected_ms DESC, id DESC LIMIT ?2"},
+             {&statements->select_restated_values,
+              "SELECT ts_ms, before, after FROM restated_values WHERE restatement = ?1 "
+              "ORDER BY ts_ms LIMIT ?2"},
+             {&statements->select_restated_statuses,
+              "SELECT kpi, from_ms, until_ms, before, after FROM restated_statuses "
+              "WHERE restatement = ?1 ORDER BY seq"},
+             {&statements->prune_restatements, "DELETE FROM restatements WHERE detected_ms < ?1"},
+         }) {
+      if (Prepare(db_, slot.second, *slot.first) != SQLITE_OK) return Fail(kOpen);
+    }
+  }
   schema_version_ = static_cast<int>(version);
   statements_ = std::move(statements);
   optimize_on_close_ = mode == Mode::kReadWrite && !in_memory;
@@ -604,26 +669,31 @@ std::optional<Error> Store::AppendSamples(std::span<const SampleRow> rows) {
     if (rows.empty()) return std::nullopt;
     Transaction transaction(db_, statements_->transaction);
     if (!transaction.Begin()) return Fail(kOperation);
-    sqlite3_stmt* insert = statements_->insert_sample.get();
-    ResetOnExit reset(insert);
-    for (const SampleRow& row : rows) {
-      const std::int64_t ts_ms = FloorMs(row.sample.at);
-      if (std::isnan(row.sample.value)) {
-        // SQLite would store NaN as NULL. The whole batch is refused, like any failed write.
-        return Error{Prefix(path_) + std::string(kOperation) + ": kpi " + Quoted(row.kpi) + " at " +
-                     std::to_string(ts_ms) + " ms: the value is NaN"};
-      }
-      if (BindText(insert, 1, row.kpi) != SQLITE_OK ||
-          sqlite3_bind_int64(insert, 2, ts_ms) != SQLITE_OK ||
-          sqlite3_bind_double(insert, 3, row.sample.value) != SQLITE_OK ||
-          Run(insert) != SQLITE_OK) {
-        return Fail(std::string(kOperation) + ": kpi " + Quoted(row.kpi) + " at " +
-                    std::to_string(ts_ms) + " ms");
-      }
-    }
+    if (auto error = InsertSamples(rows, kOperation)) return error;
     if (!transaction.Commit()) return Fail(kOperation);
     return std::nullopt;
   });
+}
+
+std::optional<Error> Store::InsertSamples(std::span<const SampleRow> rows,
+                                          std::string_view operation) {
+  sqlite3_stmt* insert = statements_->insert_sample.get();
+  ResetOnExit reset(insert);
+  for (const SampleRow& row : rows) {
+    const std::int64_t ts_ms = FloorMs(row.sample.at);
+    if (std::isnan(row.sample.value)) {
+      // SQLite would store NaN as NULL. The whole batch is refused, like any failed write.
+      return Error{Prefix(path_) + std::string(operation) + ": kpi " + Quoted(row.kpi) + " at " +
+                   std::to_string(ts_ms) + " ms: the value is NaN"};
+    }
+    if (BindText(insert, 1, row.kpi) != SQLITE_OK ||
+        sqlite3_bind_int64(insert, 2, ts_ms) != SQLITE_OK ||
+        sqlite3_bind_double(insert, 3, row.sample.value) != SQLITE_OK || Run(insert) != SQLITE_OK) {
+      return Fail(std::string(operation) + ": kpi " + Quoted(row.kpi) + " at " +
+                  std::to_string(ts_ms) + " ms");
+    }
+  }
+  return std::nullopt;
 }
 
 Result<std::vector<rules::Sample>> Store::Samples(std::string_view kpi, TimePoint since,
@@ -658,6 +728,38 @@ Result<std::vector<rules::Sample>> Store::Samples(std::string_view kpi, TimePoin
     }
     if (rc != SQLITE_DONE) return Fail(operation);
     std::reverse(samples.begin(), samples.end());
+    return samples;
+  });
+}
+
+Result<std::vector<rules::Sample>> Store::SamplesAt(std::string_view kpi,
+                                                    std::span<const TimePoint> times) const {
+  const std::string operation = "read samples of kpi " + Quoted(kpi);
+  return CatchAll(path_, operation, [&]() -> Result<std::vector<rules::Sample>> {
+    sqlite3_stmt* select = statements_->sample_at.get();
+    ResetOnExit reset(select);
+    if (BindText(select, 1, kpi) != SQLITE_OK) return Fail(operation);
+    std::vector<std::int64_t> ms;
+    ms.reserve(times.size());
+    for (TimePoint t : times) ms.push_back(FloorMs(t));
+    std::sort(ms.begin(), ms.end());
+    ms.erase(std::unique(ms.begin(), ms.end()), ms.end());
+    std::vector<rules::Sample> samples;
+    for (const std::int64_t at : ms) {
+      if (sqlite3_bind_int64(select, 2, at) != SQLITE_OK) return Fail(operation);
+      const int rc = sqlite3_step(select);
+      if (rc == SQLITE_ROW) {
+        const std::optional<TimePoint> t = FromMs(at);
+        if (!t) {
+          return Error{Prefix(path_) + operation + ": timestamp " + std::to_string(at) +
+                       " ms is out of range"};
+        }
+        samples.push_back({*t, sqlite3_column_double(select, 0)});
+      } else if (rc != SQLITE_DONE) {
+        return Fail(operation);
+      }
+      sqlite3_reset(select);  // keeps the bound kpi
+    }
     return samples;
   });
 }
@@ -735,6 +837,13 @@ Result<std::size_t> Store::Prune(TimePoint before) {
       }
       const std::string current = *kpi;
       if (!next(&current)) return Fail(kOperation);
+    }
+    if (sqlite3_stmt* restatements = statements_->prune_restatements.get()) {
+      ResetOnExit reset(restatements);
+      if (sqlite3_bind_int64(restatements, 1, cutoff) != SQLITE_OK ||
+          Run(restatements) != SQLITE_OK) {
+        return Fail(std::string(kOperation) + ": restatements");
+      }
     }
     if (!transaction.Commit()) return Fail(kOperation);
     return deleted;
@@ -901,6 +1010,21 @@ std::optional<Error> Store::UpsertNotices(std::span<const NoticeRow> notices,
   return std::nullopt;
 }
 
+Result<std::int64_t> Store::InsertOutbox(const OutboxRow& row, std::string_view operation) {
+  sqlite3_stmt* insert = statements_->insert_outbox.get();
+  ResetOnExit reset(insert);
+  if (BindText(insert, 1, row.receiver) != SQLITE_OK ||
+      BindText(insert, 2, row.payload) != SQLITE_OK ||
+      sqlite3_bind_int64(insert, 3, FloorMs(row.created)) != SQLITE_OK ||
+      sqlite3_bind_int64(insert, 4, FloorMs(row.expires)) != SQLITE_OK ||
+      sqlite3_bind_int64(insert, 5, FloorMs(row.next_attempt)) != SQLITE_OK ||
+      sqlite3_bind_int(insert, 6, row.attempts) != SQLITE_OK ||
+      BindText(insert, 7, row.last_error) != SQLITE_OK || Run(insert) != SQLITE_OK) {
+    return Fail(std::string(operation) + ": notification for receiver " + Quoted(row.receiver));
+  }
+  return sqlite3_last_insert_rowid(db_);
+}
+
 Result<std::int64_t> Store::Enqueue(const OutboxRow& row, std::span<const NoticeRow> notices) {
   constexpr std::string_view kOperation = "enqueue notification";
   return CatchAll(path_, kOperation, [&]() -> Result<std::int64_t> {
@@ -908,19 +1032,9 @@ Result<std::int64_t> Store::Enqueue(const OutboxRow& row, std::span<const Notice
     if (insert == nullptr) return ReadOnly(kOperation);
     Transaction transaction(db_, statements_->transaction);
     if (!transaction.Begin()) return Fail(kOperation);
-    {
-      ResetOnExit reset(insert);
-      if (BindText(insert, 1, row.receiver) != SQLITE_OK ||
-          BindText(insert, 2, row.payload) != SQLITE_OK ||
-          sqlite3_bind_int64(insert, 3, FloorMs(row.created)) != SQLITE_OK ||
-          sqlite3_bind_int64(insert, 4, FloorMs(row.expires)) != SQLITE_OK ||
-          sqlite3_bind_int64(insert, 5, FloorMs(row.next_attempt)) != SQLITE_OK ||
-          sqlite3_bind_int(insert, 6, row.attempts) != SQLITE_OK ||
-          BindText(insert, 7, row.last_error) != SQLITE_OK || Run(insert) != SQLITE_OK) {
-        return Fail(std::string(kOperation) + " for receiver " + Quoted(row.receiver));
-      }
-    }
-    const std::int64_t id = sqlite3_last_insert_rowid(db_);
+    auto inserted = InsertOutbox(row, kOperation);
+    if (auto* error = std::get_if<Error>(&inserted)) return std::move(*error);
+    const std::int64_t id = std::get<std::int64_t>(inserted);
     if (auto error = UpsertNotices(notices, kOperation)) return *std::move(error);
     if (!transaction.Commit()) return Fail(kOperation);
     return id;
@@ -948,18 +1062,9 @@ Result<std::vector<std::int64_t>> Store::RecordEvents(std::span<const EventRow> 
       }
     }
     for (const OutboxRow& row : outbox) {
-      ResetOnExit reset(insert);
-      if (BindText(insert, 1, row.receiver) != SQLITE_OK ||
-          BindText(insert, 2, row.payload) != SQLITE_OK ||
-          sqlite3_bind_int64(insert, 3, FloorMs(row.created)) != SQLITE_OK ||
-          sqlite3_bind_int64(insert, 4, FloorMs(row.expires)) != SQLITE_OK ||
-          sqlite3_bind_int64(insert, 5, FloorMs(row.next_attempt)) != SQLITE_OK ||
-          sqlite3_bind_int(insert, 6, row.attempts) != SQLITE_OK ||
-          BindText(insert, 7, row.last_error) != SQLITE_OK || Run(insert) != SQLITE_OK) {
-        return Fail(std::string(kOperation) + ": notification for receiver " +
-                    Quoted(row.receiver));
-      }
-      ids.push_back(sqlite3_last_insert_rowid(db_));
+      auto inserted = InsertOutbox(row, kOperation);
+      if (auto* error = std::get_if<Error>(&inserted)) return std::move(*error);
+      ids.push_back(std::get<std::int64_t>(inserted));
     }
     if (auto error = UpsertNotices(notices, kOperation)) return *std::move(error);
     if (!transaction.Commit()) return Fail(kOperation);
@@ -989,6 +1094,143 @@ Result<std::vector<EventRow>> Store::LoadEvents() const {
       rows.push_back(std::move(row));
     }
     if (rc != SQLITE_DONE) return Fail(kOperation);
+    return rows;
+  });
+}
+
+Result<std::vector<std::int64_t>> Store::RecordRestatement(const RestatementRow& restatement,
+                                                           std::span<const SampleRow> samples,
+                                                           std::span<const OutboxRow> outbox,
+                                                           std::span<const NoticeRow> notices) {
+  const std::string operation = "record the restatement of kpi " + Quoted(restatement.kpi);
+  return CatchAll(path_, operation, [&]() -> Result<std::vector<std::int64_t>> {
+    sqlite3_stmt* insert = statements_->insert_restatement.get();
+    sqlite3_stmt* value = statements_->insert_restated_value.get();
+    sqlite3_stmt* status = statements_->insert_restated_status.get();
+    if (insert == nullptr) return ReadOnly(operation);
+    Transaction transaction(db_, statements_->transaction);
+    if (!transaction.Begin()) return Fail(operation);
+    {
+      ResetOnExit reset(insert);
+      if (BindText(insert, 1, restatement.kpi) != SQLITE_OK ||
+          sqlite3_bind_int64(insert, 2, FloorMs(restatement.detected)) != SQLITE_OK ||
+          sqlite3_bind_int64(insert, 3, static_cast<std::int64_t>(restatement.values)) !=
+              SQLITE_OK ||
+          sqlite3_bind_int64(insert, 4, FloorMs(restatement.first)) != SQLITE_OK ||
+          sqlite3_bind_int64(insert, 5, FloorMs(restatement.last)) != SQLITE_OK ||
+          Run(insert) != SQLITE_OK) {
+        return Fail(operation);
+      }
+    }
+    const std::int64_t id = sqlite3_last_insert_rowid(db_);
+    const std::size_t kept = std::min(restatement.changes.size(), kMaxRestatedValues);
+    for (const RestatedValue& v : std::span(restatement.changes).first(kept)) {
+      ResetOnExit reset(value);
+      if (sqlite3_bind_int64(value, 1, id) != SQLITE_OK ||
+          sqlite3_bind_int64(value, 2, FloorMs(v.at)) != SQLITE_OK ||
+          sqlite3_bind_double(value, 3, v.before) != SQLITE_OK ||
+          sqlite3_bind_double(value, 4, v.after) != SQLITE_OK || Run(value) != SQLITE_OK) {
+        return Fail(operation + ": value at " + std::to_string(FloorMs(v.at)) + " ms");
+      }
+    }
+    std::int64_t seq = 0;
+    for (const StatusChange& c : restatement.statuses) {
+      ResetOnExit reset(status);
+      if (sqlite3_bind_int64(status, 1, id) != SQLITE_OK ||
+          sqlite3_bind_int64(status, 2, seq++) != SQLITE_OK ||
+          BindText(status, 3, c.kpi) != SQLITE_OK ||
+          sqlite3_bind_int64(status, 4, FloorMs(c.from)) != SQLITE_OK ||
+          sqlite3_bind_int64(status, 5, FloorMs(c.until)) != SQLITE_OK ||
+          BindText(status, 6, c.before) != SQLITE_OK || BindText(status, 7, c.after) != SQLITE_OK ||
+          Run(status) != SQLITE_OK) {
+        return Fail(operation + ": status change of kpi " + Quoted(c.kpi));
+      }
+    }
+    if (auto error = InsertSamples(samples, operation)) return *std::move(error);
+    std::vector<std::int64_t> ids;
+    for (const OutboxRow& row : outbox) {
+      auto inserted = InsertOutbox(row, operation);
+      if (auto* error = std::get_if<Error>(&inserted)) return std::move(*error);
+      ids.push_back(std::get<std::int64_t>(inserted));
+    }
+    if (auto error = UpsertNotices(notices, operation)) return *std::move(error);
+    if (!transaction.Commit()) return Fail(operation);
+    return ids;
+  });
+}
+
+Result<std::vector<RestatementRow>> Store::LoadRestatements(std::string_view kpi, std::size_t limit,
+                                                            std::size_t values_limit) const {
+  const std::string operation = "load the restatements of kpi " + Quoted(kpi);
+  return CatchAll(path_, operation, [&]() -> Result<std::vector<RestatementRow>> {
+    std::vector<RestatementRow> rows;
+    sqlite3_stmt* select = statements_->select_restatements.get();
+    if (select == nullptr) return rows;  // an older schema, read-only: none recorded
+    const auto max_limit = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+    auto damaged = [&](std::int64_t id) {
+      return Error{Prefix(path_) + operation + ": restatement " + std::to_string(id) +
+                   " has a time out of range"};
+    };
+    {
+      ResetOnExit reset(select);
+      if (BindText(select, 1, kpi) != SQLITE_OK ||
+          sqlite3_bind_int64(select, 2, static_cast<std::int64_t>(std::min(limit, max_limit))) !=
+              SQLITE_OK) {
+        return Fail(operation);
+      }
+      int rc = SQLITE_OK;
+      while ((rc = sqlite3_step(select)) == SQLITE_ROW) {
+        RestatementRow& row = rows.emplace_back();
+        row.id = sqlite3_column_int64(select, 0);
+        row.kpi = std::string(kpi);
+        const auto detected = FromMs(sqlite3_column_int64(select, 1));
+        row.values =
+            static_cast<std::size_t>(std::max<std::int64_t>(0, sqlite3_column_int64(select, 2)));
+        const auto first = FromMs(sqlite3_column_int64(select, 3));
+        const auto last = FromMs(sqlite3_column_int64(select, 4));
+        if (!detected || !first || !last) return damaged(row.id);
+        row.detected = *detected;
+        row.first = *first;
+        row.last = *last;
+      }
+      if (rc != SQLITE_DONE) return Fail(operation);
+    }
+    sqlite3_stmt* values = statements_->select_restated_values.get();
+    sqlite3_stmt* statuses = statements_->select_restated_statuses.get();
+    for (RestatementRow& row : rows) {
+      {
+        ResetOnExit reset(values);
+        if (sqlite3_bind_int64(values, 1, row.id) != SQLITE_OK ||
+            sqlite3_bind_int64(values, 2,
+                               static_cast<std::int64_t>(std::min(values_limit, max_limit))) !=
+                SQLITE_OK) {
+          return Fail(operation);
+        }
+        int rc = SQLITE_OK;
+        while ((rc = sqlite3_step(values)) == SQLITE_ROW) {
+          const auto at = FromMs(sqlite3_column_int64(values, 0));
+          if (!at) return damaged(row.id);
+          row.changes.push_back(
+              {*at, sqlite3_column_double(values, 1), sqlite3_column_double(values, 2)});
+        }
+        if (rc != SQLITE_DONE) return Fail(operation);
+      }
+      ResetOnExit reset(statuses);
+      if (sqlite3_bind_int64(statuses, 1, row.id) != SQLITE_OK) return Fail(operation);
+      int rc = SQLITE_OK;
+      while ((rc = sqlite3_step(statuses)) == SQLITE_ROW) {
+        StatusChange& c = row.statuses.emplace_back();
+        c.kpi = std::string(ColumnText(statuses, 0));
+        const auto from = FromMs(sqlite3_column_int64(statuses, 1));
+        const auto until = FromMs(sqlite3_column_int64(statuses, 2));
+        if (!from || !until) return damaged(row.id);
+        c.from = *from;
+        c.until = *until;
+        c.before = std::string(ColumnText(statuses, 3));
+        c.after = std::string(ColumnText(statuses, 4));
+      }
+      if (rc != SQLITE_DONE) return Fail(operation);
+    }
     return rows;
   });
 }

@@ -102,6 +102,35 @@ struct EventRow {
   TimePoint at;        // when it was recorded
 };
 
+// A value that a history read again changed: what the store held and what the source says.
+struct RestatedValue {
+  TimePoint at;
+  double before = 0;
+  double after = 0;
+};
+
+// A span of evaluations over which a KPI's status, replayed over its history, differs
+// before and after a restatement.
+struct StatusChange {
+  std::string kpi;  // the restated KPI, or one that reads it
+  TimePoint from;
+  TimePoint until;     // the first evaluation where they agree again, or the replay's end
+  std::string before;  // status names, "" for none
+  std::string after;
+};
+
+// A history read again changed values the store held (README "Restated data").
+struct RestatementRow {
+  std::int64_t id = 0;  // assigned by RecordRestatement()
+  std::string kpi;
+  TimePoint detected;
+  std::size_t values = 0;  // how many changed
+  TimePoint first;         // the oldest and the newest of them
+  TimePoint last;
+  std::vector<RestatedValue> changes;  // oldest first, at most kMaxRestatedValues
+  std::vector<StatusChange> statuses;  // in KPI order, then by time
+};
+
 // What LoadPeriods() finds for a KPI.
 struct StoredPeriods {
   std::optional<PeriodRow> open;
@@ -119,7 +148,9 @@ class Store {
  public:
   // The schema this build writes. Older databases are migrated forward on open (in one
   // transaction); a newer one is refused rather than misread.
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
+  // Changed values kept per restatement; the count says how many there were.
+  static constexpr std::size_t kMaxRestatedValues = 10'000;
 
   // Opens (and in kReadWrite creates) the database at `path`; ":memory:" is a private
   // in-memory database. Sets WAL mode, synchronous=NORMAL (a committed transaction
@@ -147,6 +178,11 @@ class Store {
                                                            TimePoint until,
                                                            std::size_t limit) const;
 
+  // The stored samples of a KPI at `times` (to the millisecond), oldest first: one index
+  // lookup each, so that comparing a history with the store costs what the history has,
+  // not what the store collected in between.
+  [[nodiscard]] Result<std::vector<rules::Sample>> SamplesAt(
+      std::string_view kpi, std::span<const TimePoint> times) const;
   // The oldest sample of a KPI with timestamp >= since, if any.
   [[nodiscard]] Result<std::optional<rules::Sample>> FirstSample(std::string_view kpi,
                                                                  TimePoint since) const;
@@ -154,7 +190,8 @@ class Store {
   // The newest sample of a KPI, if any.
   [[nodiscard]] Result<std::optional<rules::Sample>> LatestSample(std::string_view kpi) const;
 
-  // Deletes every sample older than `before` (all KPIs). Returns how many were deleted.
+  // Deletes every sample older than `before` (all KPIs), and the restatements detected
+  // before it. Returns how many samples were deleted.
   [[nodiscard]] Result<std::size_t> Prune(TimePoint before);
 
   // Upserts alert states in one transaction.
@@ -207,6 +244,18 @@ class Store {
   // Every recorded goal event.
   [[nodiscard]] Result<std::vector<EventRow>> LoadEvents() const;
 
+  // Records a restatement with the samples of the history that restated them (replacing
+  // the stored values), the notifications that tell it and the notices they settle, in one
+  // transaction: a restart after a crash reads the history again and finds the same
+  // restatement, or none because it was recorded and told. Returns the outbox rows' ids.
+  [[nodiscard]] Result<std::vector<std::int64_t>> RecordRestatement(
+      const RestatementRow& restatement, std::span<const SampleRow> samples,
+      std::span<const OutboxRow> outbox, std::span<const NoticeRow> notices);
+  // A KPI's newest `limit` restatements, newest first, each with at most `values_limit` of
+  // its changed values.
+  [[nodiscard]] Result<std::vector<RestatementRow>> LoadRestatements(
+      std::string_view kpi, std::size_t limit, std::size_t values_limit) const;
+
   // The schema version of the open database (kSchemaVersion after a kReadWrite open).
   [[nodiscard]] int SchemaVersion() const;
 
@@ -221,8 +270,12 @@ class Store {
   // Steps `select` (bound, reset by the caller) once for a (timestamp ms, value) row.
   [[nodiscard]] Result<std::optional<rules::Sample>> StepSample(sqlite3_stmt* select,
                                                                 const std::string& operation) const;
+  // Parts of a write; the caller holds the transaction.
   [[nodiscard]] std::optional<Error> UpsertNotices(std::span<const NoticeRow> notices,
                                                    std::string_view operation);
+  [[nodiscard]] std::optional<Error> InsertSamples(std::span<const SampleRow> rows,
+                                                   std::string_view operation);
+  [[nodiscard]] Result<std::int64_t> InsertOutbox(const OutboxRow& row, std::string_view operation);
 
   sqlite3* db_;
   std::string path_;

@@ -196,7 +196,7 @@ TEST(BacktestTest, ReadsTheStoreAndPrintsJsonForOneKpi) {
     ASSERT_FALSE(store->AppendSamples(rows).has_value());
   }
   BacktestOptions options = SixHours();
-  options.only_kpi = "churn";
+  options.kpis = {"churn"};
   std::ostringstream out;
   std::ostringstream err;
   ASSERT_EQ(RunBacktest(*MustLoad(path), options, true, out, err), 0) << err.str();
@@ -211,7 +211,7 @@ TEST(BacktestTest, ReadsTheStoreAndPrintsJsonForOneKpi) {
   EXPECT_EQ(churn["notifications"][0]["event"], "firing");
   EXPECT_EQ(churn["flaps"].size(), 2u);
 
-  options.only_kpi = "nope";
+  options.kpis = {"nope"};
   EXPECT_EQ(RunBacktest(*MustLoad(path), options, false, out, err), 1);
   EXPECT_THAT(err.str(), HasSubstr("no KPI named \"nope\""));
   EXPECT_EQ(

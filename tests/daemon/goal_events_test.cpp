@@ -520,15 +520,18 @@ TEST(GoalEventsStoreTest, MigratesFromSchema5AndKeepsEachEventOnce) {
     // Back to what schema 5 had.
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    EXPECT_EQ(sqlite3_exec(db, "DROP TABLE goal_events; PRAGMA user_version=5;", nullptr, nullptr,
-                           nullptr),
+    EXPECT_EQ(sqlite3_exec(db,
+                           "DROP TABLE restated_statuses; DROP TABLE restated_values; "
+                           "DROP TABLE restatements; DROP TABLE goal_events; "
+                           "PRAGMA user_version=5;",
+                           nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);
   }
   auto opened = store::Store::Open(path);
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<store::Store>>(opened));
   store::Store& s = *std::get<std::unique_ptr<store::Store>>(opened);
-  EXPECT_EQ(s.SchemaVersion(), 6);
+  EXPECT_EQ(s.SchemaVersion(), store::Store::kSchemaVersion);
   const TimePoint t = std::chrono::floor<milliseconds>(std::chrono::system_clock::now());
   const std::vector<store::EventRow> rows = {{"revenue", "", "progress_50", t},
                                              {"revenue", "2026-11", "achieved", t}};

@@ -333,5 +333,39 @@ TEST(MessageTest, DigestTextShowsProgressAgainstExpectedAndTheTrend) {
   EXPECT_EQ(text.find("nan"), std::string::npos) << text;
 }
 
+TEST(MessageTest, RestatementSaysWhatChangedAndIsNotGoodNews) {
+  EventFacts f;
+  f.event = "restated";
+  f.title = "Quarterly revenue";
+  f.restated_values = 3;
+  f.restated_first_day = "2026-10-01";
+  f.restated_last_day = "2026-10-03";
+  f.status_changes = {"was on track, now off track from 2026-10-02 00:00 to 2026-10-05 00:00"};
+  EXPECT_EQ(EventHeadline(f), "Quarterly revenue: history restated, past statuses changed");
+  EXPECT_EQ(EventSummary(f),
+            "Quarterly revenue: history restated, past statuses changed: 3 values from "
+            "2026-10-01 to 2026-10-03; was on track, now off track from 2026-10-02 00:00 to "
+            "2026-10-05 00:00");
+  // A KPI that reads the restated one names it; one value names its day.
+  f.title = "Margin";
+  f.restated_title = "Quarterly revenue";
+  f.restated_values = 1;
+  f.status_changes.push_back("was at risk, now on track from 2026-10-06 00:00 to 2026-10-07 00:00");
+  EXPECT_EQ(EventSummary(f),
+            "Margin: Quarterly revenue's history restated, past statuses changed: 1 value on "
+            "2026-10-01; was on track, now off track from 2026-10-02 00:00 to 2026-10-05 00:00, "
+            "was at risk, now on track from 2026-10-06 00:00 to 2026-10-07 00:00");
+  EXPECT_FALSE(IsGoodNews("restated"));
+
+  Alert a = RevenueAlert();
+  a.labels = {{"kpi", "revenue"},
+              {"alert", "revenue/goal"},
+              {"event", "restated"},
+              {"severity", "info"},
+              {"status", "on_track"}};
+  a.annotations = {{"summary", EventSummary(f)}};
+  EXPECT_EQ(Subject(Single(a)), "[RESTATED] " + EventSummary(f));
+}
+
 }  // namespace
 }  // namespace kpid::notify

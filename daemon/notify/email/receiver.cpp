@@ -185,6 +185,7 @@ bool IsWebLink(std::string_view url) {
 
 std::string Colour(const Alert& alert) {
   if (const std::string_view event = EventName(alert); !event.empty()) {
+    if (event == "restated") return "#ef6c00";  // amber: news about the past, not a miss
     return IsGoodNews(event) ? "#2e7d32" : "#c62828";
   }
   if (!alert.firing) return "#2e7d32";

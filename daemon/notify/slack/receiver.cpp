@@ -83,6 +83,7 @@ std::string Link(std::string_view url, std::string_view text) {
 
 std::string_view Emoji(const Alert& alert) {
   if (const std::string_view event = EventName(alert); !event.empty()) {
+    if (event == "restated") return ":memo:";
     if (!IsGoodNews(event)) return ":red_circle:";
     return event == "achieved" ? ":trophy:" : ":tada:";
   }
