@@ -745,6 +745,19 @@ Result<std::vector<rules::Sample>> Store::SamplesAt(std::string_view kpi,
     std::sort(ms.begin(), ms.end());
     ms.erase(std::unique(ms.begin(), ms.end()), ms.end());
     std::vector<rules::Sample> samples;
+    // One read transaction for all the lookups: each would otherwise take and drop its own
+    // snapshot of the WAL, which costs more than the lookup.
+    const bool own = sqlite3_get_autocommit(db_) != 0 && ms.size() > 1;
+    if (own && sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return Fail(operation);
+    }
+    struct End {
+      sqlite3* db;
+      bool own;
+      ~End() {
+        if (own) sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+      }
+    } end{db_, own};
     for (const std::int64_t at : ms) {
       if (sqlite3_bind_int64(select, 2, at) != SQLITE_OK) return Fail(operation);
       const int rc = sqlite3_step(select);

@@ -22,7 +22,8 @@ FULL=${FULL:-0}
 OUT=${OUT:-$(mktemp -d /tmp/kpid-bench-XXXXXX)}
 mkdir -p "$OUT"
 
-GBENCH=(kpid_rules_bench kpid_store_bench kpid_metrics_bench kpid_reconcile_bench)
+GBENCH=(kpid_rules_bench kpid_store_bench kpid_metrics_bench kpid_reconcile_bench
+        kpid_restatement_bench)
 DRIVERS=(kpid_csv_bench kpid_engine_bench kpid_notify_bench)
 
 if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
@@ -60,7 +61,8 @@ import json, os, sys
 
 out = sys.argv[1]
 print(f"{'benchmark':44} {'time':>15}  notes")
-for name in ("kpid_rules_bench", "kpid_store_bench", "kpid_metrics_bench", "kpid_reconcile_bench"):
+for name in ("kpid_rules_bench", "kpid_store_bench", "kpid_metrics_bench", "kpid_reconcile_bench",
+             "kpid_restatement_bench"):
     with open(os.path.join(out, name + ".json")) as f:
         data = json.load(f)
     for b in data["benchmarks"]:
