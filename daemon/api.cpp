@@ -221,12 +221,25 @@ Json RestatementsJson(std::span<const store::RestatementRow> rows) {
                           {"before", status(c.before)},
                           {"after", status(c.after)}});
     }
+    Json periods = Json::array();
+    for (const store::RestatedPeriod& p : row.periods) {
+      const auto side = [](const store::PeriodRow& r) {
+        return Json{{"result", r.result.empty() ? Json(nullptr) : Json(r.result)},
+                    {"final_value", Optional(r.final_value)},
+                    {"baseline", Optional(r.baseline)}};
+      };
+      periods.push_back({{"start", FormatTime(p.after.start)},
+                         {"deadline", FormatTime(p.after.end)},
+                         {"before", side(p.before)},
+                         {"after", side(p.after)}});
+    }
     out.push_back({{"detected_at", FormatTime(row.detected)},
                    {"values", row.values},
                    {"first", FormatTime(row.first)},
                    {"last", FormatTime(row.last)},
                    {"changes", std::move(changes)},
-                   {"status_changes", std::move(statuses)}});
+                   {"status_changes", std::move(statuses)},
+                   {"periods", std::move(periods)}});
   }
   return out;
 }

@@ -39,7 +39,9 @@ using SilenceLookup = std::function<std::vector<std::string>(const KpiView&, con
 
 // A KPI's restatements, newest first: detected_at, values (how many changed), first and
 // last (the oldest and newest changed), changes ([{timestamp, before, after}], at most the
-// first 100) and status_changes ([{kpi, from, until, before, after}]).
+// first 100), status_changes ([{kpi, from, until, before, after}]) and periods (a
+// recurring goal's periods judged again: [{start, deadline, before, after}], each side with
+// result, final_value and baseline).
 [[nodiscard]] nlohmann::ordered_json RestatementsJson(std::span<const store::RestatementRow> rows);
 
 // One pending or firing alert for GET /api/v1/alerts: its KPI, its labels, state, timers

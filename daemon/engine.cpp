@@ -312,7 +312,7 @@ std::vector<store::PeriodRow> Engine::RestorePeriods(const std::string& kpi,
   }
   view.periods_achieved = stored.achieved;
   view.periods_missed = stored.missed;
-  if (stored.open && (!view.period || stored.open->start < view.period->period.start)) {
+  if (stored.open && (!view.period || stored.open->start <= view.period->period.start)) {
     // Only a period of the configured kind: after a change of `period` the stored one is
     // not continued (the next save replaces it).
     const rules::Period fits =

@@ -105,12 +105,13 @@ struct GoalEvent {
   std::optional<rules::Duration> ahead;
   // kRestated: the title of the KPI whose history changed when it is another one this KPI
   // reads ("" when it is this one), how many values changed and when the oldest and newest
-  // were, and the spans where this KPI's status differs now.
+  // were, the spans where this KPI's status differs now, and its periods judged again.
   std::string restated_title;
   std::size_t restated_values = 0;
   TimePoint restated_first;
   TimePoint restated_last;
   std::vector<store::StatusChange> status_changes;
+  std::vector<store::RestatedPeriod> period_changes;  // of this KPI's recurring goal
   // Recorded without telling anyone: already past at the goal's first judgement (so that
   // starting kpid on a half-done goal does not replay old crossings), or said by another
   // event of the same pass (progress_100 is said by achieved).
@@ -168,7 +169,8 @@ class Engine : public VersionedCollectable {
   void RestoreEvents(std::span<const store::EventRow> rows);
 
   // Takes what the store holds of a recurring goal's periods: past results and counts, and
-  // the open period unless the engine has opened a later one (the store opened late). Then
+  // the open period unless the engine has opened a later one (the store opened late; the
+  // same one is taken: a restatement may have changed its carried baseline). Then
   // closes every period that ended before `now` — the daemon was down across a rollover —
   // with the samples `history` finds. Returns the period rows to save. No-op for a KPI
   // without a recurring goal.

@@ -109,4 +109,48 @@ std::vector<store::StatusChange> CompareStatuses(
   return out;
 }
 
+std::vector<store::RestatedPeriod> RejudgePeriods(const config::Kpi& kpi,
+                                                  const store::StoredPeriods& stored,
+                                                  const SampleLookup& after, TimePoint since) {
+  std::vector<store::RestatedPeriod> out;
+  const auto* goal = kpi.goal ? std::get_if<config::DeadlineGoal>(&kpi.goal->kind) : nullptr;
+  if (goal == nullptr || !goal->period) return out;
+  // As RollPeriod finds a carried baseline: the previous period's closing value, or for a
+  // KPI's first period with data, the first value in it.
+  const auto carried = [&](const store::PeriodRow& row) -> std::optional<double> {
+    if (auto s = after.at_or_before(row.start)) return s->value;
+    if (auto s = after.first_from(row.start); s && s->at <= row.end) return s->value;
+    return std::nullopt;
+  };
+  // Oldest first (the store gives newest first); by index: clang 14's ranges cannot take
+  // libstdc++ 12's reverse_view.
+  for (std::size_t i = stored.closed.size(); i-- > 0;) {
+    const store::PeriodRow& was = stored.closed[i];
+    if (was.end < since) continue;  // its values are older than anything restated
+    store::PeriodRow is = was;
+    if (goal->carry_baseline) is.baseline = carried(was);
+    const std::optional<rules::Sample> last = after.at_or_before(was.end);
+    is.final_value = last ? std::optional(last->value) : std::nullopt;
+    is.progress.reset();
+    if (last && is.baseline) {
+      rules::DeadlineGoal judged;
+      judged.baseline = *is.baseline;
+      judged.target = was.target;
+      is.progress = rules::Progress(judged, last->value);
+    }
+    const bool achieved = is.progress && *is.progress >= 1.0 - rules::kProgressTolerance;
+    is.result = achieved ? "achieved" : "missed";
+    if (is.baseline != was.baseline || is.final_value != was.final_value ||
+        is.progress != was.progress || is.result != was.result) {
+      out.push_back({was, std::move(is)});
+    }
+  }
+  if (goal->carry_baseline && stored.open && stored.open->start >= since) {
+    store::PeriodRow is = *stored.open;
+    is.baseline = carried(is);
+    if (is.baseline != stored.open->baseline) out.push_back({*stored.open, std::move(is)});
+  }
+  return out;
+}
+
 }  // namespace kpid

@@ -11,6 +11,7 @@
 
 #include "daemon/backtest.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/engine.hpp"
 #include "daemon/store/store.hpp"
 #include "rules/series.hpp"
 
@@ -53,5 +54,17 @@ inline constexpr std::size_t kMaxRestatementEvaluations = 10'000;
                                                              std::span<const BacktestStatus> before,
                                                              std::span<const BacktestStatus> after,
                                                              TimePoint until);
+
+// Closed periods a restatement looks at, newest first, at most.
+inline constexpr std::size_t kMaxRejudgedPeriods = 1'000;
+
+// The periods of `kpi`'s recurring goal (none for other goals) judged again over `after`,
+// the values with the restatement, as Engine::RollPeriod judged them: the closed ones in
+// `stored` that end at or after `since`, the oldest restated time, and with a carried
+// baseline the open one. Only those that come out different, oldest first.
+[[nodiscard]] std::vector<store::RestatedPeriod> RejudgePeriods(const config::Kpi& kpi,
+                                                                const store::StoredPeriods& stored,
+                                                                const SampleLookup& after,
+                                                                TimePoint since);
 
 }  // namespace kpid

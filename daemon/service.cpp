@@ -39,7 +39,8 @@ constexpr std::size_t kMaxApiBody = 64 << 10;
 // Samples per history answer of /api/v1/kpis/{name}?since=, by default and at most.
 constexpr std::size_t kDefaultHistoryLimit = 10'000;
 constexpr std::size_t kMaxHistoryLimit = 1'000'000;
-// Restatements of GET /api/v1/kpis/{name}, and changed values of each, at most.
+// Restatements of GET /api/v1/kpis/{name} and the KPI page, and changed values of each,
+// at most.
 constexpr std::size_t kApiRestatements = 10;
 constexpr std::size_t kApiRestatedValues = 100;
 // Points of a ?step= answer at most, as Prometheus limits range queries.
@@ -70,6 +71,32 @@ std::string JoinErrors(const std::vector<config::Diagnostic>& errors) {
 
 std::string Dump(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The store's samples of `kpi` with `fresh` (a history read again, oldest first) in
+// them, winning in the same millisecond: where a restated period finds its values.
+SampleLookup WithHistory(const store::Store& store, const std::string& kpi,
+                         std::span<const rules::Sample> fresh) {
+  using std::chrono::milliseconds;
+  const SampleLookup stored = StoreLookup(store, kpi);
+  const auto ms = [](const rules::Sample& s) { return std::chrono::floor<milliseconds>(s.at); };
+  SampleLookup out;
+  out.at_or_before = [stored, fresh, ms](TimePoint t) -> std::optional<rules::Sample> {
+    const auto it = std::upper_bound(fresh.begin(), fresh.end(), t,
+                                     [](TimePoint v, const rules::Sample& s) { return v < s.at; });
+    const std::optional<rules::Sample> b = stored.at_or_before(t);
+    if (it == fresh.begin()) return b;
+    const rules::Sample& a = *(it - 1);
+    return b && ms(*b) > ms(a) ? *b : a;
+  };
+  out.first_from = [stored, fresh, ms](TimePoint t) -> std::optional<rules::Sample> {
+    const auto it = std::lower_bound(fresh.begin(), fresh.end(), t,
+                                     [](const rules::Sample& s, TimePoint v) { return s.at < v; });
+    const std::optional<rules::Sample> b = stored.first_from(t);
+    if (it == fresh.end()) return b;
+    return b && ms(*b) < ms(*it) ? *b : *it;
+  };
+  return out;
 }
 
 }  // namespace
@@ -162,6 +189,19 @@ std::vector<rules::Sample> Service::History(const std::string& kpi, TimePoint si
   return {};
 }
 
+// Read from the store when asked: there are few, and nothing else needs them.
+std::vector<store::RestatementRow> Service::Restatements(const std::string& kpi) const {
+  const store::Store* store = persistence_.store();
+  if (store == nullptr) return {};
+  auto read = store->LoadRestatements(kpi, kApiRestatements, kApiRestatedValues);
+  if (auto* error = std::get_if<store::Error>(&read)) {
+    log::Error("cannot read restatements from the store",
+               {{"kpi", kpi}, {"error", error->message}});
+    return {};
+  }
+  return std::move(std::get<std::vector<store::RestatementRow>>(read));
+}
+
 std::vector<web::SilenceNote> Service::Silences(const KpiView& kpi, TimePoint now) const {
   std::vector<web::SilenceNote> notes;
   for (const AlertView& alert : kpi.alerts) {
@@ -223,18 +263,7 @@ http::Response Service::KpiResponse(const http::Request& req, const KpiView& vie
   };
   nlohmann::ordered_json body = api::KpiJson(view, SilenceLookup());
   body["past_periods"] = api::PastPeriodsJson(view);
-  // Restatements are read from the store: there are few, and nothing else needs them.
-  std::vector<store::RestatementRow> restatements;
-  if (const store::Store* store = persistence_.store()) {
-    auto read = store->LoadRestatements(view.config->name, kApiRestatements, kApiRestatedValues);
-    if (auto* rows = std::get_if<std::vector<store::RestatementRow>>(&read)) {
-      restatements = std::move(*rows);
-    } else {
-      log::Error("cannot read restatements from the store",
-                 {{"kpi", view.config->name}, {"error", std::get<store::Error>(read).message}});
-    }
-  }
-  body["restatements"] = api::RestatementsJson(restatements);
+  body["restatements"] = api::RestatementsJson(Restatements(view.config->name));
   auto since = query.find("since");
   if (since == query.end()) {
     for (std::string_view key : {"until", "step", "limit"}) {
@@ -695,13 +724,36 @@ void Service::Restate(const std::string& kpi, std::span<const rules::Sample> fre
     merged.insert(merged.end(), o, old.end());
     return merged;
   };
-  if (store != nullptr) row.statuses = CompareStatuses(config_, kpi, before, after, row.first, now);
+  if (store != nullptr) {
+    row.statuses = CompareStatuses(config_, kpi, before, after, row.first, now);
+    if (const config::Kpi* restated_kpi = config_->FindKpi(kpi)) {
+      auto stored = store->LoadPeriods(kpi, kMaxRejudgedPeriods);
+      if (auto* periods = std::get_if<store::StoredPeriods>(&stored)) {
+        row.periods =
+            RejudgePeriods(*restated_kpi, *periods, WithHistory(*store, kpi, fresh), row.first);
+      } else {
+        log::Error("cannot read goal periods from the store",
+                   {{"kpi", kpi}, {"error", std::get<store::Error>(stored).message}});
+      }
+    }
+  }
 
   log::Warn("history restated", {{"kpi", kpi},
                                  {"values", std::to_string(row.values)},
                                  {"first", api::FormatTime(row.first)},
                                  {"last", api::FormatTime(row.last)},
                                  {"status_changes", std::to_string(row.statuses.size())}});
+  for (const store::RestatedPeriod& p : row.periods) {
+    log::Warn("goal period judged again after a restatement",
+              {{"kpi", kpi},
+               {"start", api::FormatTime(p.after.start)},
+               {"result_before", p.before.result.empty() ? "open" : p.before.result},
+               {"result_after", p.after.result.empty() ? "open" : p.after.result},
+               {"final_before",
+                p.before.final_value ? rules::FormatNumber(*p.before.final_value) : "none"},
+               {"final_after",
+                p.after.final_value ? rules::FormatNumber(*p.after.final_value) : "none"}});
+  }
   for (const store::StatusChange& c : row.statuses) {
     log::Warn("past status changed by a restatement",
               {{"kpi", c.kpi},
@@ -713,28 +765,35 @@ void Service::Restate(const std::string& kpi, std::span<const rules::Sample> fre
   }
   metrics_.Restated(kpi, row.values);
 
-  // One notice per KPI whose past status changed, routed as its goal alert.
+  // One notice per KPI whose past status or period changed, routed as its goal alert.
   std::vector<GoalEvent> events;
-  for (const store::StatusChange& c : row.statuses) {
-    if (events.empty() || events.back().kpi != c.kpi) {
-      const KpiView* view = engine_->Find(c.kpi);
-      if (view == nullptr) continue;
-      GoalEvent& e = events.emplace_back();
-      e.kind = GoalEvent::Kind::kRestated;
-      e.kpi = c.kpi;
-      e.key = "restated@" + api::FormatTime(now);
-      e.name = "restated";
-      e.at = now;
-      if (view->latest) e.value = view->latest->value;
-      if (c.kpi != kpi) {
-        const config::Kpi* source = config_->FindKpi(kpi);
-        e.restated_title = source != nullptr && !source->title.empty() ? source->title : kpi;
-      }
-      e.restated_values = row.values;
-      e.restated_first = row.first;
-      e.restated_last = row.last;
+  const auto event_of = [&](const std::string& k) -> GoalEvent* {
+    for (GoalEvent& e : events) {
+      if (e.kpi == k) return &e;
     }
-    events.back().status_changes.push_back(c);
+    const KpiView* view = engine_->Find(k);
+    if (view == nullptr) return nullptr;
+    GoalEvent& e = events.emplace_back();
+    e.kind = GoalEvent::Kind::kRestated;
+    e.kpi = k;
+    e.key = "restated@" + api::FormatTime(now);
+    e.name = "restated";
+    e.at = now;
+    if (view->latest) e.value = view->latest->value;
+    if (k != kpi) {
+      const config::Kpi* source = config_->FindKpi(kpi);
+      e.restated_title = source != nullptr && !source->title.empty() ? source->title : kpi;
+    }
+    e.restated_values = row.values;
+    e.restated_first = row.first;
+    e.restated_last = row.last;
+    return &e;
+  };
+  for (const store::StatusChange& c : row.statuses) {
+    if (GoalEvent* e = event_of(c.kpi)) e->status_changes.push_back(c);
+  }
+  if (!row.periods.empty()) {
+    if (GoalEvent* e = event_of(kpi)) e->period_changes = row.periods;
   }
   notify::Notifier::Announcement announcement = notifier_.Prepare(events, now);
   std::optional<std::vector<std::int64_t>> ids = persistence_.RecordRestatement(
@@ -744,6 +803,12 @@ void Service::Restate(const std::string& kpi, std::span<const rules::Sample> fre
                {{"kpi", kpi}, {"notices", std::to_string(announcement.outbox.size())}});
   }
   notifier_.Send(std::move(announcement), ids);
+  if (ids && !row.periods.empty()) {
+    // The engine's past periods, counts and open period as the store holds them now.
+    const std::vector<std::string> kpis = {kpi};
+    std::vector<store::PeriodRow> periods = RestorePeriods(*store, *engine_, kpis, now);
+    persistence_.SavePeriods(periods);
+  }
   EvaluateSoon();
 }
 

@@ -79,6 +79,8 @@ class Service : private web::PageSource {
   [[nodiscard]] const KpiView* Find(std::string_view kpi) const override;
   [[nodiscard]] std::vector<rules::Sample> History(const std::string& kpi, TimePoint since,
                                                    std::size_t limit) const override;
+  [[nodiscard]] std::vector<store::RestatementRow> Restatements(
+      const std::string& kpi) const override;
   [[nodiscard]] std::vector<web::SilenceNote> Silences(const KpiView& kpi,
                                                        TimePoint now) const override;
   [[nodiscard]] std::optional<TimePoint> EvaluatedAt() const override;

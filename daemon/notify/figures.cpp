@@ -101,6 +101,23 @@ EventFacts GoalEventFacts(const GoalEvent& event, const KpiView& view,
                                  StatusOrNone(c.after) + " from " + Local(c.from, "%F %R", zone) +
                                  " to " + Local(c.until, "%F %R", zone));
     }
+    const auto* goal = kpi.goal ? std::get_if<config::DeadlineGoal>(&kpi.goal->kind) : nullptr;
+    const auto amount = [&](std::optional<double> v) {
+      return v ? Quantity(*v, kpi.unit) : std::string("no value");
+    };
+    for (const store::RestatedPeriod& p : event.period_changes) {
+      std::string text =
+          goal != nullptr && goal->period
+              ? rules::PeriodLabel(*goal->period, goal->fiscal_year_start, zone, p.after.start)
+              : Local(p.after.start, "%F", zone);
+      if (p.after.result.empty()) {
+        text += ": baseline was " + amount(p.before.baseline) + ", now " + amount(p.after.baseline);
+      } else {
+        text += ": was " + p.before.result + " at " + amount(p.before.final_value) + ", now " +
+                p.after.result + " at " + amount(p.after.final_value);
+      }
+      f.period_changes.push_back(std::move(text));
+    }
   }
   return f;
 }

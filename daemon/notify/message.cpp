@@ -455,6 +455,7 @@ std::string EventSummary(const EventFacts& f) {
     for (std::size_t i = 0; i < f.status_changes.size(); ++i) {
       out += (i == 0 ? "; " : ", ") + f.status_changes[i];
     }
+    for (const std::string& period : f.period_changes) out += "; " + period;
     return out;
   }
   if (!std::isfinite(f.value)) return out;

@@ -107,6 +107,9 @@ struct EventFacts {
   std::string restated_first_day;
   std::string restated_last_day;
   std::vector<std::string> status_changes;
+  // and the periods judged again: "2026-Q3: was missed at 980 EUR, now achieved at 1010 EUR",
+  // "2026-Q4: baseline was 980 EUR, now 1010 EUR".
+  std::vector<std::string> period_changes;
 };
 
 // The short headline: "Quarterly revenue passed 50 % of its goal", "Quarterly revenue:

@@ -138,6 +138,18 @@ constexpr std::array<Migration, 7> kMigrations = {{
      "  before TEXT NOT NULL,"
      "  after TEXT NOT NULL,"
      "  PRIMARY KEY (restatement, seq)"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE restated_periods("
+     "  restatement INTEGER NOT NULL REFERENCES restatements(id) ON DELETE CASCADE,"
+     "  start_ms INTEGER NOT NULL,"
+     "  end_ms INTEGER NOT NULL,"
+     "  before_result TEXT NOT NULL,"
+     "  after_result TEXT NOT NULL,"
+     "  before_final REAL,"
+     "  after_final REAL,"
+     "  before_baseline REAL,"
+     "  after_baseline REAL,"
+     "  PRIMARY KEY (restatement, start_ms)"
      ") WITHOUT ROWID;"},
 }};
 static_assert(kMigrations.back().version == Store::kSchemaVersion);
@@ -383,6 +395,9 @@ struct Store::Statements {
   StmtPtr select_restatements;
   StmtPtr select_restated_values;
   StmtPtr select_restated_statuses;
+  StmtPtr insert_restated_period;
+  StmtPtr select_restated_periods;
+  StmtPtr rejudge_period;
   StmtPtr prune_restatements;
 };
 
@@ -652,6 +667,18 @@ std::optional<Error> Store::Initialize(Mode mode, bool in_memory) {
              {&statements->select_restated_statuses,
               "SELECT kpi, from_ms, until_ms, before, after FROM restated_statuses "
               "WHERE restatement = ?1 ORDER BY seq"},
+             {&statements->insert_restated_period,
+              "INSERT INTO restated_periods(restatement, start_ms, end_ms, before_result, "
+              "after_result, before_final, after_final, before_baseline, after_baseline) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+             {&statements->select_restated_periods,
+              "SELECT start_ms, end_ms, before_result, after_result, before_final, after_final, "
+              "before_baseline, after_baseline FROM restated_periods WHERE restatement = ?1 "
+              "ORDER BY start_ms"},
+             // A closed row is final except here; an open one keeps result NULL.
+             {&statements->rejudge_period,
+              "UPDATE goal_periods SET baseline = ?3, final_value = ?4, progress = ?5, "
+              "result = CASE WHEN ?6 = '' THEN NULL ELSE ?6 END WHERE kpi = ?1 AND start_ms = ?2"},
              {&statements->prune_restatements, "DELETE FROM restatements WHERE detected_ms < ?1"},
          }) {
       if (Prepare(db_, slot.second, *slot.first) != SQLITE_OK) return Fail(kOpen);
@@ -1159,6 +1186,38 @@ Result<std::vector<std::int64_t>> Store::RecordRestatement(const RestatementRow&
         return Fail(operation + ": status change of kpi " + Quoted(c.kpi));
       }
     }
+    sqlite3_stmt* period = statements_->insert_restated_period.get();
+    sqlite3_stmt* rejudge = statements_->rejudge_period.get();
+    const auto bind_optional = [](sqlite3_stmt* stmt, int index, std::optional<double> v) {
+      return v ? sqlite3_bind_double(stmt, index, *v) : sqlite3_bind_null(stmt, index);
+    };
+    for (const RestatedPeriod& p : restatement.periods) {
+      const std::string what =
+          operation + ": period from " + std::to_string(FloorMs(p.after.start)) + " ms";
+      {
+        ResetOnExit reset(period);
+        if (sqlite3_bind_int64(period, 1, id) != SQLITE_OK ||
+            sqlite3_bind_int64(period, 2, FloorMs(p.after.start)) != SQLITE_OK ||
+            sqlite3_bind_int64(period, 3, FloorMs(p.after.end)) != SQLITE_OK ||
+            BindText(period, 4, p.before.result) != SQLITE_OK ||
+            BindText(period, 5, p.after.result) != SQLITE_OK ||
+            bind_optional(period, 6, p.before.final_value) != SQLITE_OK ||
+            bind_optional(period, 7, p.after.final_value) != SQLITE_OK ||
+            bind_optional(period, 8, p.before.baseline) != SQLITE_OK ||
+            bind_optional(period, 9, p.after.baseline) != SQLITE_OK || Run(period) != SQLITE_OK) {
+          return Fail(what);
+        }
+      }
+      ResetOnExit reset(rejudge);
+      if (BindText(rejudge, 1, p.after.kpi) != SQLITE_OK ||
+          sqlite3_bind_int64(rejudge, 2, FloorMs(p.after.start)) != SQLITE_OK ||
+          bind_optional(rejudge, 3, p.after.baseline) != SQLITE_OK ||
+          bind_optional(rejudge, 4, p.after.final_value) != SQLITE_OK ||
+          bind_optional(rejudge, 5, p.after.progress) != SQLITE_OK ||
+          BindText(rejudge, 6, p.after.result) != SQLITE_OK || Run(rejudge) != SQLITE_OK) {
+        return Fail(what);
+      }
+    }
     if (auto error = InsertSamples(samples, operation)) return *std::move(error);
     std::vector<std::int64_t> ids;
     for (const OutboxRow& row : outbox) {
@@ -1210,6 +1269,7 @@ Result<std::vector<RestatementRow>> Store::LoadRestatements(std::string_view kpi
     }
     sqlite3_stmt* values = statements_->select_restated_values.get();
     sqlite3_stmt* statuses = statements_->select_restated_statuses.get();
+    sqlite3_stmt* periods = statements_->select_restated_periods.get();
     for (RestatementRow& row : rows) {
       {
         ResetOnExit reset(values);
@@ -1225,6 +1285,33 @@ Result<std::vector<RestatementRow>> Store::LoadRestatements(std::string_view kpi
           if (!at) return damaged(row.id);
           row.changes.push_back(
               {*at, sqlite3_column_double(values, 1), sqlite3_column_double(values, 2)});
+        }
+        if (rc != SQLITE_DONE) return Fail(operation);
+      }
+      {
+        ResetOnExit reset(periods);
+        if (sqlite3_bind_int64(periods, 1, row.id) != SQLITE_OK) return Fail(operation);
+        const auto optional = [&](int column) -> std::optional<double> {
+          if (sqlite3_column_type(periods, column) == SQLITE_NULL) return std::nullopt;
+          return sqlite3_column_double(periods, column);
+        };
+        int rc = SQLITE_OK;
+        while ((rc = sqlite3_step(periods)) == SQLITE_ROW) {
+          RestatedPeriod& p = row.periods.emplace_back();
+          const auto start = FromMs(sqlite3_column_int64(periods, 0));
+          const auto end = FromMs(sqlite3_column_int64(periods, 1));
+          if (!start || !end) return damaged(row.id);
+          for (PeriodRow* side : {&p.before, &p.after}) {
+            side->kpi = row.kpi;
+            side->start = *start;
+            side->end = *end;
+          }
+          p.before.result = std::string(ColumnText(periods, 2));
+          p.after.result = std::string(ColumnText(periods, 3));
+          p.before.final_value = optional(4);
+          p.after.final_value = optional(5);
+          p.before.baseline = optional(6);
+          p.after.baseline = optional(7);
         }
         if (rc != SQLITE_DONE) return Fail(operation);
       }

@@ -119,6 +119,14 @@ struct StatusChange {
   std::string after;
 };
 
+// A period of a recurring goal judged again after a restatement: a closed one's closing
+// value, progress and result (and, with a carried baseline, its baseline), or the open
+// one's carried baseline.
+struct RestatedPeriod {
+  PeriodRow before;  // as the store held it
+  PeriodRow after;   // replaces it
+};
+
 // A history read again changed values the store held (README "Restated data").
 struct RestatementRow {
   std::int64_t id = 0;  // assigned by RecordRestatement()
@@ -127,8 +135,9 @@ struct RestatementRow {
   std::size_t values = 0;  // how many changed
   TimePoint first;         // the oldest and the newest of them
   TimePoint last;
-  std::vector<RestatedValue> changes;  // oldest first, at most kMaxRestatedValues
-  std::vector<StatusChange> statuses;  // in KPI order, then by time
+  std::vector<RestatedValue> changes;   // oldest first, at most kMaxRestatedValues
+  std::vector<StatusChange> statuses;   // in KPI order, then by time
+  std::vector<RestatedPeriod> periods;  // of the restated KPI's recurring goal, oldest first
 };
 
 // What LoadPeriods() finds for a KPI.
@@ -245,9 +254,10 @@ class Store {
   [[nodiscard]] Result<std::vector<EventRow>> LoadEvents() const;
 
   // Records a restatement with the samples of the history that restated them (replacing
-  // the stored values), the notifications that tell it and the notices they settle, in one
-  // transaction: a restart after a crash reads the history again and finds the same
-  // restatement, or none because it was recorded and told. Returns the outbox rows' ids.
+  // the stored values), its periods judged again (replacing the stored rows), the
+  // notifications that tell it and the notices they settle, in one transaction: a restart after a
+  // crash reads the history again and finds the same restatement, or none because it was recorded
+  // and told. Returns the outbox rows' ids.
   [[nodiscard]] Result<std::vector<std::int64_t>> RecordRestatement(
       const RestatementRow& restatement, std::span<const SampleRow> samples,
       std::span<const OutboxRow> outbox, std::span<const NoticeRow> notices);

@@ -115,6 +115,10 @@ ul.labels a { font-size: .8125rem; padding: 0 6px; border: 1px solid var(--line)
   border-radius: 4px; text-decoration: none; }
 .silence { font-size: .875rem; color: var(--muted); margin: 4px 0 0; }
 .error { font-size: .875rem; color: #b42318; margin: 4px 0 0; overflow-wrap: anywhere; }
+.restatement h3 { font-size: 1rem; margin: 14px 0 6px; }
+.restatement table { width: auto; }
+ul.changes { list-style: none; padding: 0; margin: 4px 0 8px; }
+ul.changes li { margin: 3px 0; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; background: var(--card);
   border: 1px solid var(--line); }

@@ -1,7 +1,10 @@
 #include "daemon/web/detail_page.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <variant>
+
+#include <date/date.h>
 
 #include "daemon/web/chart.hpp"
 #include "daemon/web/html.hpp"
@@ -177,6 +180,117 @@ std::string RecentSamples(std::span<const rules::Sample> history, std::string_vi
   return out + "</tbody>\n</table></div>\n</section>\n";
 }
 
+// The local day of `t` in `zone` (UTC when null), as <time>.
+std::string DayElement(TimePoint t, const date::time_zone* zone) {
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
+  const std::string day = zone == nullptr ? date::format("%F", seconds)
+                                          : date::format("%F", date::make_zoned(zone, seconds));
+  return "<time datetime=\"" + day + "\">" + day + "</time>";
+}
+
+// "1 value on 2026-11-21", "12 values from 2026-10-01 to 2026-10-12".
+std::string RestatedSpan(const store::RestatementRow& row, const date::time_zone* zone) {
+  const std::string first = DayElement(row.first, zone);
+  const std::string last = DayElement(row.last, zone);
+  const std::string count = std::to_string(row.values) + (row.values == 1 ? " value" : " values");
+  if (first == last) return count + " on " + first;
+  return count + " from " + first + " to " + last;
+}
+
+// A stored status name as the page's badge; "" (no status then) as "not judged".
+std::string RestatedStatus(const std::string& name) {
+  if (name.empty()) return "not judged";
+  const auto known = std::find(std::begin(kStatusKeys), std::end(kStatusKeys), name);
+  if (known == std::end(kStatusKeys)) return Escape(name);
+  return StatusBadge(StatusInfo{.key = *known, .words = StatusWordsOf(*known)});
+}
+
+// "was On track, now Off track from … to …"; a change of a KPI that reads this one names it.
+std::string StatusChangeItem(const PageSource& source, const KpiView& view,
+                             const store::StatusChange& change, const date::time_zone* zone) {
+  std::string out = "<li>";
+  if (change.kpi != view.config->name) {
+    const KpiView* other = source.Find(change.kpi);
+    const std::string_view title =
+        other != nullptr && other->config != nullptr ? TitleOf(*other) : change.kpi;
+    out += "<a href=\"/kpi/" + UrlEncode(change.kpi) + "\">" + Escape(title) + "</a>: ";
+  }
+  out += "was " + RestatedStatus(change.before) + ", now " + RestatedStatus(change.after) +
+         " from " + TimeElement(change.from, zone) + " to " + TimeElement(change.until, zone);
+  return out + "</li>\n";
+}
+
+// "2026-10: was missed at 90 EUR, now achieved at 105 EUR", or for the open period of a
+// carried baseline "2026-11: baseline was 90 EUR, now 105 EUR".
+std::string PeriodChangeItem(const KpiView& view, const store::RestatedPeriod& change,
+                             const date::time_zone* zone) {
+  const config::Kpi& kpi = *view.config;
+  const auto* goal = kpi.goal ? std::get_if<config::DeadlineGoal>(&kpi.goal->kind) : nullptr;
+  const std::string label =
+      goal != nullptr && goal->period
+          ? rules::PeriodLabel(*goal->period, goal->fiscal_year_start, zone, change.after.start)
+          : FormatTime(change.after.start, zone);
+  const auto amount = [&](std::optional<double> v) {
+    return v ? Escape(FormatQuantity(*v, kpi.unit)) : std::string("no value");
+  };
+  std::string out = "<li>" + Escape(label) + ": ";
+  if (change.after.result.empty()) {
+    out +=
+        "baseline was " + amount(change.before.baseline) + ", now " + amount(change.after.baseline);
+  } else {
+    out += "was " + Escape(change.before.result) + " at " + amount(change.before.final_value) +
+           ", now " + Escape(change.after.result) + " at " + amount(change.after.final_value);
+  }
+  return out + "</li>\n";
+}
+
+std::string Restatement(const PageSource& source, const KpiView& view,
+                        const store::RestatementRow& row, const date::time_zone* zone) {
+  std::string out = "<article class=\"restatement\">\n<h3>Detected " +
+                    TimeElement(row.detected, zone) + ": " + RestatedSpan(row, zone) + "</h3>\n";
+  if (row.statuses.empty() && row.periods.empty()) {
+    out += "<p class=\"note\">No past status changed.</p>\n";
+  } else {
+    out += "<ul class=\"changes\" aria-label=\"Past statuses changed\">\n";
+    for (const store::StatusChange& c : row.statuses) {
+      out += StatusChangeItem(source, view, c, zone);
+    }
+    for (const store::RestatedPeriod& p : row.periods) out += PeriodChangeItem(view, p, zone);
+    out += "</ul>\n";
+  }
+  const std::size_t shown = std::min(row.changes.size(), kRestatedValuesShown);
+  if (shown == 0) return out + "</article>\n";
+  const std::string& unit = view.config->unit;
+  out +=
+      "<div class=\"table-wrap\"><table>\n<thead><tr><th scope=\"col\">Time</th>"
+      "<th scope=\"col\">Before \u2192 after</th></tr></thead>\n<tbody>\n";
+  for (std::size_t i = 0; i < shown; ++i) {
+    const store::RestatedValue& v = row.changes[i];
+    out += "<tr><td>" + TimeElement(v.at, zone) + "</td><td class=\"num\">" +
+           Escape(FormatQuantity(v.before, unit)) + " \u2192 " +
+           Escape(FormatQuantity(v.after, unit)) + "</td></tr>\n";
+  }
+  out += "</tbody>\n</table></div>\n";
+  if (row.values > shown) {
+    out += "<p class=\"note\">and " + std::to_string(row.values - shown) + " more</p>\n";
+  }
+  return out + "</article>\n";
+}
+
+// The latest restatements, "" when the KPI has none.
+std::string Restatements(const PageSource& source, const KpiView& view,
+                         const date::time_zone* zone) {
+  const std::vector<store::RestatementRow> rows = source.Restatements(view.config->name);
+  if (rows.empty()) return "";
+  std::string out =
+      "<section aria-labelledby=\"restatements-h\">\n<h2 id=\"restatements-h\">Restatements</h2>\n"
+      "<p class=\"note\">The source corrected values kpid had stored; the chart shows the "
+      "corrected ones. Newest first.</p>\n";
+  const std::size_t shown = std::min(rows.size(), kRestatementsShown);
+  for (std::size_t i = 0; i < shown; ++i) out += Restatement(source, view, rows[i], zone);
+  return out + "</section>\n";
+}
+
 std::string About(const KpiView& view) {
   const config::Kpi& kpi = *view.config;
   std::string out = "<p class=\"note\">KPI <code>" + Escape(kpi.name) + "</code>";
@@ -220,6 +334,7 @@ std::string RenderDetail(const PageSource& source, const KpiView& view) {
       ChartOptions{
           .width = 960, .height = 380, .max_points = kChartPoints, .detailed = true, .zone = zone});
   body += Legend(view) + "</section>\n";
+  body += Restatements(source, view, zone);
   body += "<div class=\"grid2\">\n" + Figures(view, zone) + GoalRows(view, zone) + "</div>\n";
   body += AlertsTable(view, zone);
   body += RecentSamples(history, view.config->unit, zone);

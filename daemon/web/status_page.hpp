@@ -14,6 +14,7 @@
 
 #include "daemon/engine.hpp"
 #include "daemon/http/router.hpp"
+#include "daemon/store/store.hpp"
 
 namespace kpid::web {
 
@@ -25,6 +26,11 @@ struct SilenceNote {
   std::string created_by;
   TimePoint ends_at;
 };
+
+// How much of a KPI's restatements its page shows: the newest restatements, and the
+// oldest changed values of each (the rest are counted).
+inline constexpr std::size_t kRestatementsShown = 5;
+inline constexpr std::size_t kRestatedValuesShown = 10;
 
 // What the pages read of the running daemon. Called on the io thread, per request.
 class PageSource {
@@ -40,6 +46,10 @@ class PageSource {
   // Silences that match one of the KPI's alerts at `now`.
   [[nodiscard]] virtual std::vector<SilenceNote> Silences(const KpiView& kpi,
                                                           TimePoint now) const = 0;
+  // The KPI's latest restatements, newest first (the page shows at most kRestatementsShown,
+  // with kRestatedValuesShown values each); empty when the store is unavailable.
+  [[nodiscard]] virtual std::vector<store::RestatementRow> Restatements(
+      const std::string& kpi) const = 0;
   // The last evaluation, nullopt before the first.
   [[nodiscard]] virtual std::optional<TimePoint> EvaluatedAt() const = 0;
   // evaluation.interval: how often the pages refresh themselves.

@@ -64,6 +64,10 @@ class Source : public kpid::web::PageSource {
   std::vector<kpid::web::SilenceNote> Silences(const kpid::KpiView&, TimePoint) const override {
     return {};
   }
+  // The bench's histories were never restated.
+  std::vector<kpid::store::RestatementRow> Restatements(const std::string&) const override {
+    return {};
+  }
   std::optional<TimePoint> EvaluatedAt() const override { return now_; }
   std::chrono::seconds RefreshInterval() const override { return std::chrono::seconds(60); }
   const date::time_zone* Zone() const override { return nullptr; }

@@ -521,7 +521,8 @@ TEST(GoalEventsStoreTest, MigratesFromSchema5AndKeepsEachEventOnce) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     EXPECT_EQ(sqlite3_exec(db,
-                           "DROP TABLE restated_statuses; DROP TABLE restated_values; "
+                           "DROP TABLE restated_periods; DROP TABLE restated_statuses; DROP TABLE "
+                           "restated_values; "
                            "DROP TABLE restatements; DROP TABLE goal_events; "
                            "PRAGMA user_version=5;",
                            nullptr, nullptr, nullptr),

@@ -13,8 +13,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "daemon/load_config.hpp"
 #include "daemon/store/store.hpp"
+#include "tests/support/config_text.hpp"
 #include "tests/support/process.hpp"
 
 namespace kpid::store {
@@ -104,14 +104,10 @@ TEST(DiffTimelinesTest, SpansWhereTheStatusesDiffer) {
 }
 
 std::shared_ptr<const config::Config> MustLoad() {
-  const std::string text = R"(
+  return testing::MustLoadConfig(std::string(R"(
 [evaluation]
-interval = "1h"
-[[source]]
-name = "db"
-type = "sql"
-driver = "sqlite3"
-connection = "/nonexistent.db"
+interval = "1h")") + std::string(testing::kHandFedSource) +
+                                 R"(
 [[kpi]]
 name = "churn"
 source = "db"
@@ -132,12 +128,7 @@ query = "SELECT 1"
 stale_after = "3d"
   [kpi.goal]
   min = 10
-)";
-  config::LoadResult loaded = config::LoadFromString(
-      text, "restatement.toml", BuiltinExtensions(),
-      [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
-  EXPECT_TRUE(loaded.config) << (loaded.errors.empty() ? "" : loaded.errors.front().ToString());
-  return std::make_shared<const config::Config>(std::move(*loaded.config));
+)");
 }
 
 // Daily samples of each KPI from kT0, 10 days.
@@ -310,7 +301,8 @@ TEST(RestatementStoreTest, MigratesFromSchema6KeepingWhatItHeld) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     EXPECT_EQ(sqlite3_exec(db,
-                           "DROP TABLE restated_statuses; DROP TABLE restated_values; "
+                           "DROP TABLE restated_periods; DROP TABLE restated_statuses; DROP TABLE "
+                           "restated_values; "
                            "DROP TABLE restatements; PRAGMA user_version=6;",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
@@ -359,6 +351,144 @@ TEST(RestatementStoreTest, SamplesAtLooksUpEachTimeToTheMillisecond) {
   EXPECT_EQ(samples[1].at, kT0 + kDay);
   EXPECT_EQ(samples[1].value, 3);
   EXPECT_TRUE(std::get<std::vector<rules::Sample>>(store.SamplesAt("churn", {})).empty());
+}
+
+// A lookup over samples held in memory, oldest first.
+SampleLookup Lookup(const std::vector<rules::Sample>& samples) {
+  SampleLookup out;
+  out.at_or_before = [&samples](TimePoint t) -> std::optional<rules::Sample> {
+    std::optional<rules::Sample> found;
+    for (const rules::Sample& s : samples) {
+      if (s.at <= t) found = s;
+    }
+    return found;
+  };
+  out.first_from = [&samples](TimePoint t) -> std::optional<rules::Sample> {
+    for (const rules::Sample& s : samples) {
+      if (s.at >= t) return s;
+    }
+    return std::nullopt;
+  };
+  return out;
+}
+
+config::Kpi MonthlyGoal(bool carry) {
+  config::Kpi kpi;
+  kpi.name = "revenue";
+  config::DeadlineGoal goal;
+  goal.period = rules::PeriodKind::kMonth;
+  goal.carry_baseline = carry;
+  goal.baseline = 0;
+  goal.target = 100;
+  kpi.goal = config::Goal{};
+  kpi.goal->kind = goal;
+  return kpi;
+}
+
+store::PeriodRow Closed(TimePoint start, TimePoint end, std::optional<double> baseline,
+                        double final_value, const std::string& result) {
+  store::PeriodRow row;
+  row.kpi = "revenue";
+  row.start = start;
+  row.end = end;
+  row.baseline = baseline;
+  row.target = 100;
+  row.final_value = final_value;
+  row.progress =
+      baseline ? std::optional((final_value - *baseline) / (100 - *baseline)) : std::nullopt;
+  row.result = result;
+  return row;
+}
+
+TEST(RejudgePeriodsTest, AClosedMonthIsJudgedAgainFromTheRestatedClosingValue) {
+  const TimePoint sep = std::chrono::sys_days(std::chrono::year{2026} / 9 / 1);
+  const TimePoint oct = std::chrono::sys_days(std::chrono::year{2026} / 10 / 1);
+  const TimePoint nov = std::chrono::sys_days(std::chrono::year{2026} / 11 / 1);
+  store::StoredPeriods stored;
+  stored.closed = {Closed(oct, nov, 0, 90, "missed"), Closed(sep, oct, 0, 100, "achieved")};
+  // September's rows are as they were; October's last row was 90 and is 105 now.
+  const std::vector<rules::Sample> after = {
+      {sep + kDay, 50}, {oct - kDay, 100}, {oct + kDay, 40}, {nov - kDay, 105}};
+  const auto changed = RejudgePeriods(MonthlyGoal(false), stored, Lookup(after), nov - kDay);
+  ASSERT_EQ(changed.size(), 1U);
+  EXPECT_EQ(changed[0].before.result, "missed");
+  EXPECT_EQ(changed[0].after.result, "achieved");
+  EXPECT_EQ(changed[0].after.final_value, 105);
+  EXPECT_EQ(changed[0].after.progress, 1.05);
+  EXPECT_EQ(changed[0].after.start, oct);
+  // A restatement after October's end (the closing value is the last at or before it)
+  // leaves it as it was; a KPI without periods has none.
+  EXPECT_THAT(RejudgePeriods(MonthlyGoal(false), stored, Lookup(after), nov + hours(1)), IsEmpty());
+  config::Kpi plain = MonthlyGoal(false);
+  plain.goal.reset();
+  EXPECT_THAT(RejudgePeriods(plain, stored, Lookup(after), sep), IsEmpty());
+}
+
+TEST(RejudgePeriodsTest, ACarriedBaselineFollowsTheRestatedClosingValueIntoTheOpenPeriod) {
+  const TimePoint sep = std::chrono::sys_days(std::chrono::year{2026} / 9 / 1);
+  const TimePoint oct = std::chrono::sys_days(std::chrono::year{2026} / 10 / 1);
+  const TimePoint nov = std::chrono::sys_days(std::chrono::year{2026} / 11 / 1);
+  const TimePoint dec = std::chrono::sys_days(std::chrono::year{2026} / 12 / 1);
+  store::StoredPeriods stored;
+  // September closed at 20 (carried into October), October at 100 (carried into November).
+  stored.closed = {Closed(oct, nov, 20, 100, "achieved"), Closed(sep, oct, 0, 20, "missed")};
+  stored.open = store::PeriodRow{"revenue", nov, dec, 100, 100, "", std::nullopt, std::nullopt};
+  // September's last value was 30, not 20: October started higher and fell short.
+  const std::vector<rules::Sample> after = {{sep + kDay, 0}, {oct - kDay, 30}, {nov - kDay, 95}};
+  const auto changed = RejudgePeriods(MonthlyGoal(true), stored, Lookup(after), oct - kDay);
+  ASSERT_EQ(changed.size(), 3U);
+  EXPECT_EQ(changed[0].after.start, sep);  // its closing value
+  EXPECT_EQ(changed[0].after.final_value, 30);
+  EXPECT_EQ(changed[1].after.start, oct);  // its baseline, and so its progress
+  EXPECT_EQ(changed[1].after.baseline, 30);
+  EXPECT_EQ(changed[1].after.final_value, 95);
+  EXPECT_EQ(changed[1].after.result, "missed");
+  EXPECT_EQ(changed[2].after.start, nov);  // the open one: its carried baseline
+  EXPECT_EQ(changed[2].before.baseline, 100);
+  EXPECT_EQ(changed[2].after.baseline, 95);
+  EXPECT_EQ(changed[2].after.result, "");
+}
+
+TEST(RestatementStoreTest, RecordingRejudgedPeriodsReplacesTheirRows) {
+  testing::TempDir dir;
+  auto opened = store::Store::Open((dir.path() / "kpid.db").string());
+  store::Store& store = *std::get<std::unique_ptr<store::Store>>(opened);
+  const TimePoint oct = std::chrono::sys_days(std::chrono::year{2026} / 10 / 1);
+  const TimePoint nov = std::chrono::sys_days(std::chrono::year{2026} / 11 / 1);
+  const TimePoint dec = std::chrono::sys_days(std::chrono::year{2026} / 12 / 1);
+  const store::PeriodRow closed = Closed(oct, nov, 0, 90, "missed");
+  const store::PeriodRow open{"revenue", nov, dec, 90, 100, "", std::nullopt, std::nullopt};
+  ASSERT_FALSE(store.SavePeriods(std::vector<store::PeriodRow>{closed, open}));
+  store::RestatementRow row;
+  row.kpi = "revenue";
+  row.detected = dec;
+  row.values = 1;
+  row.first = row.last = nov - kDay;
+  store::PeriodRow achieved = Closed(oct, nov, 0, 105, "achieved");
+  store::PeriodRow rebased = open;
+  rebased.baseline = 105;
+  row.periods = {{closed, achieved}, {open, rebased}};
+  ASSERT_TRUE(
+      std::holds_alternative<std::vector<std::int64_t>>(store.RecordRestatement(row, {}, {}, {})));
+  auto periods = store.LoadPeriods("revenue", 10);
+  const auto& held = std::get<store::StoredPeriods>(periods);
+  ASSERT_EQ(held.closed.size(), 1U);
+  EXPECT_EQ(held.closed[0].result, "achieved");
+  EXPECT_EQ(held.closed[0].final_value, 105);
+  EXPECT_EQ(held.achieved, 1U);
+  EXPECT_EQ(held.missed, 0U);
+  ASSERT_TRUE(held.open);
+  EXPECT_EQ(held.open->baseline, 105);
+  EXPECT_EQ(held.open->result, "");
+  const auto loaded =
+      std::get<std::vector<store::RestatementRow>>(store.LoadRestatements("revenue", 10, 10));
+  ASSERT_EQ(loaded.size(), 1U);
+  ASSERT_EQ(loaded[0].periods.size(), 2U);
+  EXPECT_EQ(loaded[0].periods[0].before.result, "missed");
+  EXPECT_EQ(loaded[0].periods[0].after.result, "achieved");
+  EXPECT_EQ(loaded[0].periods[0].before.final_value, 90);
+  EXPECT_EQ(loaded[0].periods[0].after.final_value, 105);
+  EXPECT_EQ(loaded[0].periods[1].after.baseline, 105);
 }
 
 }  // namespace

@@ -245,5 +245,99 @@ TEST_F(RestatementE2eTest, ACorrectedPastRowIsRecordedAndToldOnce) {
   EXPECT_EQ(again->Wait(std::chrono::seconds(10)), 0);
 }
 
+// A recurring goal's closed month, recorded as missed, was achieved by the corrected rows:
+// its result, the counts and the notice follow.
+TEST_F(RestatementE2eTest, AClosedPeriodIsJudgedAgain) {
+  using std::chrono::sys_days;
+  const auto ymd = std::chrono::year_month_day(today_);
+  const sys_days month_start = sys_days(ymd.year() / ymd.month() / 1);
+  const auto last_month = std::chrono::year_month_day(month_start - std::chrono::days(1));
+  const sys_days previous_start = sys_days(last_month.year() / last_month.month() / 1);
+  // Sales per month, running: 90 on the last day of last month, short of 100. (A row at
+  // midnight of the 1st would be the closing value: the last sample at or before the end.)
+  const auto write_sales = [&](double closing) {
+    std::string text = "day,sales\n";
+    text += date::format("%F", previous_start) + ",10\n";
+    text += date::format("%F", month_start - std::chrono::days(1)) + "," + std::to_string(closing) +
+            "\n";
+    std::ofstream(dir_.path() / "sales.csv.tmp") << text;
+    std::filesystem::rename(dir_.path() / "sales.csv.tmp", dir_.path() / "sales.csv");
+  };
+  write_sales(90);
+  {
+    std::ifstream in(config_);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text += R"(
+[[source]]
+name = "sales_file"
+type = "csv"
+path = ")" + (dir_.path() / "sales.csv").string() +
+            R"("
+
+[[kpi]]
+name = "sales"
+title = "Monthly sales"
+labels = { team = "crm" }
+source = "sales_file"
+column = "sales"
+timestamp_column = "day"
+interval = "1s"
+history_interval = "1s"
+stale_after = "40d"
+  [kpi.goal]
+  period = "month"
+  baseline = 0
+  target = 100
+)";
+    std::ofstream(config_) << text;
+  }
+  {
+    auto first = Start(1);
+    ASSERT_TRUE(WaitFor([&] { return Kpi("sales")["period"].is_object(); })) << first->Output();
+    first->Signal(SIGTERM);
+    ASSERT_EQ(first->Wait(std::chrono::seconds(10)), 0);
+  }
+  // Last month as kpid would have closed it had it run then: missed at 90.
+  const auto ms = [](sys_days d) {
+    return std::to_string(
+        std::chrono::duration_cast<std::chrono::milliseconds>(d.time_since_epoch()).count());
+  };
+  std::string out;
+  ASSERT_EQ(
+      testing::RunCommand("sqlite3 " + (dir_.path() / "kpid.db").string() +
+                              " \"INSERT INTO goal_periods VALUES ('sales', " + ms(previous_start) +
+                              ", " + ms(month_start) + ", 0, 100, 'missed', 90, 0.9);\"",
+                          &out),
+      0)
+      << out;
+  auto kpid = Start(2);
+  ASSERT_TRUE(WaitFor([&] {
+    Json sales = Kpi("sales");
+    return sales.contains("past_periods") && sales["past_periods"].size() == 1 &&
+           sales["past_periods"][0]["result"] == "missed";
+  })) << kpid->Output();
+
+  write_sales(105);
+  ASSERT_TRUE(WaitFor([&] {
+    Json sales = Kpi("sales");
+    return sales.contains("past_periods") && !sales["past_periods"].empty() &&
+           sales["past_periods"][0]["result"] == "achieved";
+  })) << kpid->Output();
+  Json sales = Kpi("sales");
+  EXPECT_EQ(sales["past_periods"][0]["final_value"], 105);
+  ASSERT_EQ(sales["restatements"].size(), 1U);
+  EXPECT_EQ(sales["restatements"][0]["periods"][0]["before"]["result"], "missed");
+  EXPECT_EQ(sales["restatements"][0]["periods"][0]["after"]["result"], "achieved");
+  EXPECT_THAT(
+      HttpGet(Url("/metrics")).body,
+      HasSubstr("kpi_goal_periods_total{kpi=\"sales\",team=\"crm\",result=\"achieved\"} 1"));
+  ASSERT_TRUE(WaitFor([&] { return !Restated(hook_.Requests()).empty(); })) << kpid->Output();
+  const std::string summary = Restated(hook_.Requests())[0]["alerts"][0]["annotations"]["summary"];
+  EXPECT_THAT(summary, HasSubstr("Monthly sales: history restated"));
+  EXPECT_THAT(summary, HasSubstr("was missed at 90, now achieved at 105"));
+  kpid->Signal(SIGTERM);
+  EXPECT_EQ(kpid->Wait(std::chrono::seconds(10)), 0);
+}
+
 }  // namespace
 }  // namespace kpid

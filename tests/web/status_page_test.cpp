@@ -88,6 +88,10 @@ class FakeSource : public PageSource {
     auto it = silences.find(kpi.config->name);
     return it == silences.end() ? std::vector<SilenceNote>{} : it->second;
   }
+  std::vector<store::RestatementRow> Restatements(const std::string& kpi) const override {
+    auto it = restatements.find(kpi);
+    return it == restatements.end() ? std::vector<store::RestatementRow>{} : it->second;
+  }
   std::optional<TimePoint> EvaluatedAt() const override { return evaluated_; }
   std::chrono::seconds RefreshInterval() const override { return refresh; }
   const date::time_zone* Zone() const override { return zone; }
@@ -96,6 +100,7 @@ class FakeSource : public PageSource {
   const date::time_zone* zone = nullptr;
   std::map<std::string, std::vector<rules::Sample>> history;
   std::map<std::string, std::vector<SilenceNote>> silences;
+  std::map<std::string, std::vector<store::RestatementRow>> restatements;  // newest first
   std::chrono::seconds refresh{60};
   mutable int history_calls = 0;
   bool keep_newest = false;  // which samples History() keeps of more than `limit`
@@ -485,6 +490,196 @@ TEST_F(StatusPageTest, DenseHistoryShowsItsNewestPartInTwoQueriesAtMost) {
   EXPECT_EQ(source.history_calls, 1);
   EXPECT_EQ(newest.size(), 600u);
   EXPECT_EQ(newest.back(), samples.back());
+}
+
+constexpr TimePoint Day(int month, int day) {
+  return std::chrono::sys_days(std::chrono::year{2026} / month / day);
+}
+
+// A restatement of `values` values, one a day from `first`, each from 40 + i to 35 + i,
+// all of them kept.
+store::RestatementRow Restated(const std::string& kpi, TimePoint detected, std::size_t values,
+                               TimePoint first) {
+  store::RestatementRow row;
+  row.kpi = kpi;
+  row.detected = detected;
+  row.values = values;
+  row.first = first;
+  for (std::size_t i = 0; i < values; ++i) {
+    const auto x = static_cast<double>(i);
+    row.changes.push_back({first + hours(24) * static_cast<int>(i), 40 + x, 35 + x});
+  }
+  row.last = row.changes.empty() ? first : row.changes.back().at;
+  return row;
+}
+
+// The <section> whose heading has `heading_id`, or null.
+const HtmlElement* SectionOf(const HtmlDocument& doc, const std::string& heading_id) {
+  const HtmlElement* heading = doc.ById(heading_id);
+  if (heading == nullptr || heading->parent < 0) return nullptr;
+  return &doc.elements()[static_cast<std::size_t>(heading->parent)];
+}
+
+std::vector<const HtmlElement*> ElementsWithClass(const HtmlDocument& doc, const HtmlElement& root,
+                                                  std::string_view tag, std::string_view cls) {
+  std::vector<const HtmlElement*> out;
+  for (const HtmlElement* e : doc.Within(root, tag)) {
+    if (e->HasClass(cls)) out.push_back(e);
+  }
+  return out;
+}
+
+TEST_F(StatusPageTest, DetailPageListsRestatementsNewestFirst) {
+  FakeSource source(DeadlineKpi("revenue", "title = \"Revenue\"\nunit = \"EUR\"\n") +
+                    DeadlineKpi("margin", "title = \"Margin\"\n"));
+  source.zone = date::locate_zone("Europe/Berlin");
+  source.Set("revenue", 50);
+  source.Evaluate();
+  // Newest: one value, which turned a day off track.
+  store::RestatementRow one = Restated("revenue", kNow - hours(1), 1, Day(11, 21));
+  one.statuses.push_back({"revenue", Day(11, 21), Day(11, 22), "on_track", "off_track"});
+  // and a period judged again (this goal has none of its own: the period shows its start).
+  store::PeriodRow missed{"revenue", Day(10, 1), Day(11, 1), 0, 100, "missed", 90, 0.9};
+  store::PeriodRow achieved = missed;
+  achieved.result = "achieved";
+  achieved.final_value = 105;
+  one.periods.push_back({missed, achieved});
+  // Older: twelve values; the first falls on 2026-10-01 in Berlin, still 09-30 in UTC. It
+  // changed the status of a KPI that reads this one, from none.
+  store::RestatementRow twelve =
+      Restated("revenue", Day(10, 14) + hours(6), 12, Day(10, 1) - std::chrono::minutes(30));
+  twelve.statuses.push_back({"margin", Day(10, 3), Day(10, 4), "", "at_risk"});
+  source.restatements["revenue"] = {one, twelve};
+
+  const http::Response res = Get(source, "/kpi/revenue");
+  ASSERT_EQ(res.result(), beast_http::status::ok);
+  const HtmlDocument doc(res.body());
+  EXPECT_THAT(doc.errors(), ::testing::IsEmpty());
+  const HtmlElement* section = SectionOf(doc, "restatements-h");
+  ASSERT_NE(section, nullptr);
+  EXPECT_EQ(section->tag, "section");
+  const auto items = ElementsWithClass(doc, *section, "article", "restatement");
+  ASSERT_EQ(items.size(), 2u);
+
+  const std::string& newest = items[0]->text;
+  EXPECT_THAT(newest, HasSubstr("Detected 2026-11-15 12:00 CET: 1 value on 2026-11-21"));
+  EXPECT_THAT(newest, HasSubstr("was On track, now Off track from 2026-11-21 01:00 CET to "
+                                "2026-11-22 01:00 CET"));
+  EXPECT_THAT(newest, HasSubstr("40 EUR \u2192 35 EUR"));
+  EXPECT_THAT(newest, HasSubstr("2026-10-01 02:00 CEST: was missed at 90 EUR, now achieved at "
+                                "105 EUR"));
+  EXPECT_THAT(newest, Not(HasSubstr("more")));
+  std::set<std::string> badges;
+  for (const HtmlElement* b : ElementsWithClass(doc, *items[0], "span", "badge")) {
+    badges.insert(b->Attribute("class"));
+  }
+  EXPECT_THAT(badges, ::testing::ElementsAre("badge st-off_track", "badge st-on_track"));
+
+  const std::string& older = items[1]->text;
+  EXPECT_THAT(older, HasSubstr("Detected 2026-10-14 08:00 CEST: 12 values from 2026-10-01 to "
+                               "2026-10-12"));
+  EXPECT_THAT(older, HasSubstr("Margin: was not judged, now At risk from 2026-10-03 02:00 CEST"));
+  EXPECT_THAT(older, HasSubstr("2026-10-01 01:30 CEST"));
+  EXPECT_THAT(older, HasSubstr("49 EUR \u2192 44 EUR")) << "the tenth value";
+  EXPECT_THAT(older, Not(HasSubstr("50 EUR \u2192"))) << "the eleventh is counted, not shown";
+  EXPECT_THAT(older, HasSubstr("and 2 more"));
+  bool linked = false;
+  for (const HtmlElement* a : doc.Within(*items[1], "a")) {
+    linked |= a->Attribute("href") == "/kpi/margin" && a->text == "Margin";
+  }
+  EXPECT_TRUE(linked) << "the KPI whose status changed links to its page";
+  for (const HtmlElement* th : doc.Within(*section, "th")) {
+    EXPECT_EQ(th->Attribute("scope"), "col");
+  }
+}
+
+TEST_F(StatusPageTest, DetailPageHasNoRestatementsSectionWithoutRestatements) {
+  FakeSource source(AllStatuses());
+  FillAllStatuses(source);
+  source.restatements["done"] = {Restated("done", kNow, 1, Day(11, 1))};
+  for (const std::string kpi : {"on_time", "churn", "plain", "waiting"}) {
+    SCOPED_TRACE(kpi);
+    const std::string body = Get(source, "/kpi/" + kpi).body();
+    EXPECT_EQ(HtmlDocument(body).ById("restatements-h"), nullptr);
+    EXPECT_THAT(body, Not(HasSubstr("estatement")));
+  }
+  EXPECT_NE(HtmlDocument(Get(source, "/kpi/done").body()).ById("restatements-h"), nullptr);
+}
+
+TEST_F(StatusPageTest, RestatementsAreEscaped) {
+  const std::string evil = "<script>alert(1)</script>\\\" onmouseover=\\\"x";
+  FakeSource source(DeadlineKpi("evil", "unit = \"<b>u</b>\"\n") +
+                    DeadlineKpi("reader", "title = \"" + evil + "\"\n"));
+  source.Set("evil", 10);
+  source.Evaluate();
+  store::RestatementRow row = Restated("evil", kNow, 2, Day(11, 1));
+  row.statuses.push_back({"reader", Day(11, 1), Day(11, 2), "on_track", "<i>odd</i>"});
+  row.statuses.push_back({"<svg onload=alert(3)>", Day(11, 1), Day(11, 2), "", "missed"});
+  source.restatements["evil"] = {row};
+
+  const std::string body = Get(source, "/kpi/evil").body();
+  const HtmlDocument doc(body);
+  EXPECT_THAT(doc.errors(), ::testing::IsEmpty());
+  EXPECT_THAT(body, Not(HasSubstr("<script>alert")));
+  EXPECT_THAT(body, Not(HasSubstr("<b>")));
+  EXPECT_THAT(body, Not(HasSubstr("<i>")));
+  EXPECT_THAT(body, Not(HasSubstr("<svg onload")));
+  for (const HtmlElement& e : doc.elements()) {
+    for (const auto& [name, value] : e.attributes) {
+      EXPECT_FALSE(name.starts_with("on")) << "injected attribute " << name;
+    }
+  }
+  const HtmlElement* section = SectionOf(doc, "restatements-h");
+  ASSERT_NE(section, nullptr);
+  // Read back as text, everything is as written.
+  EXPECT_THAT(section->text, HasSubstr("40 <b>u</b> \u2192 35 <b>u</b>"));
+  EXPECT_THAT(section->text, HasSubstr("<script>alert(1)</script>\" onmouseover=\"x: was On track, "
+                                       "now <i>odd</i>"));
+  EXPECT_THAT(section->text, HasSubstr("<svg onload=alert(3)>: was not judged, now Missed"));
+  bool encoded = false;
+  for (const HtmlElement* a : doc.Within(*section, "a")) {
+    encoded |= a->Attribute("href") == "/kpi/%3Csvg%20onload%3Dalert%283%29%3E";
+  }
+  EXPECT_TRUE(encoded) << "an unknown KPI's name is percent-encoded in its link";
+}
+
+TEST_F(StatusPageTest, RestatementsShowFiveWithTenValuesEach) {
+  FakeSource source(DeadlineKpi("revenue", "unit = \"EUR\"\n"));
+  source.Set("revenue", 50);
+  source.Evaluate();
+  std::vector<store::RestatementRow> rows;
+  for (int i = 0; i < 7; ++i) {
+    // Newest first; each keeps 12 of its 25 values, as a store asked for fewer would.
+    store::RestatementRow row = Restated("revenue", kNow - hours(i), 12, Day(10, 1 + i));
+    row.values = 25;
+    rows.push_back(row);
+  }
+  rows[4] = Restated("revenue", kNow - hours(4), 3, Day(10, 5));
+  source.restatements["revenue"] = rows;
+
+  const HtmlDocument doc(Get(source, "/kpi/revenue").body());
+  EXPECT_THAT(doc.errors(), ::testing::IsEmpty());
+  const HtmlElement* section = SectionOf(doc, "restatements-h");
+  ASSERT_NE(section, nullptr);
+  const auto items = ElementsWithClass(doc, *section, "article", "restatement");
+  ASSERT_EQ(items.size(), 5u);
+  EXPECT_THAT(items[0]->text, HasSubstr("Detected 2026-11-15 12:00 UTC"));
+  EXPECT_THAT(items[3]->text, HasSubstr("Detected 2026-11-15 09:00 UTC"));
+  EXPECT_THAT(section->text, Not(HasSubstr("Detected 2026-11-15 07:00 UTC")))
+      << "the sixth is not shown";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    SCOPED_TRACE(i);
+    const auto tbody = doc.Within(*items[i], "tbody");
+    ASSERT_EQ(tbody.size(), 1u);
+    EXPECT_EQ(doc.Within(*tbody[0], "tr").size(), i == 4 ? 3u : 10u);
+    if (i == 4) {
+      EXPECT_THAT(items[i]->text, HasSubstr("3 values from 2026-10-05 to 2026-10-07"));
+      EXPECT_THAT(items[i]->text, Not(HasSubstr("more")));
+    } else {
+      EXPECT_THAT(items[i]->text, HasSubstr("25 values from"));
+      EXPECT_THAT(items[i]->text, HasSubstr("and 15 more"));
+    }
+  }
 }
 
 TEST(HtmlTest, FormatsNumbersForPeople) {
