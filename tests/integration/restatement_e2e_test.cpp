@@ -149,10 +149,12 @@ timeout = "2s"
     return out;
   }
 
-  // History reads so far: those that brought something and those that did not.
-  std::size_t Reads(const Subprocess& kpid) const {
+  // History reads so far (of one KPI, or all): those that brought something and those
+  // that did not.
+  std::size_t Reads(const Subprocess& kpid, const std::string& kpi = "") const {
     const std::string out = kpid.Output();
-    return Count(out, "history backfilled") + Count(out, "history unchanged");
+    const std::string of = kpi.empty() ? "" : " kpi=" + kpi;
+    return Count(out, "history backfilled" + of) + Count(out, "history unchanged" + of);
   }
 
   std::size_t Count(const std::string& text, const std::string& what) const {
@@ -293,7 +295,8 @@ stale_after = "40d"
   }
   {
     auto first = Start(1);
-    ASSERT_TRUE(WaitFor([&] { return Kpi("sales")["period"].is_object(); })) << first->Output();
+    // Stopped once the history is in the store.
+    ASSERT_TRUE(WaitFor([&] { return Reads(*first, "sales") >= 1; })) << first->Output();
     first->Signal(SIGTERM);
     ASSERT_EQ(first->Wait(std::chrono::seconds(10)), 0);
   }
@@ -316,6 +319,8 @@ stale_after = "40d"
     return sales.contains("past_periods") && sales["past_periods"].size() == 1 &&
            sales["past_periods"][0]["result"] == "missed";
   })) << kpid->Output();
+  // The correction comes after a read that found the store as it was.
+  ASSERT_TRUE(WaitFor([&] { return Reads(*kpid, "sales") >= 1; })) << kpid->Output();
 
   write_sales(105);
   ASSERT_TRUE(WaitFor([&] {
