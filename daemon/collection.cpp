@@ -51,7 +51,12 @@ Collection::Collection(boost::asio::io_context& io, prometheus::Registry& regist
       duration_(prometheus::BuildHistogram()
                     .Name("kpid_collector_duration_seconds")
                     .Help("Time taken by one collection, by source.")
-                    .Register(registry)) {}
+                    .Register(registry)),
+      history_reads_(prometheus::BuildCounter()
+                         .Name("kpid_history_reads_total")
+                         .Help("History reads (history_query, CSV timestamp_column) by source and "
+                               "result, as kpid_collector_runs_total.")
+                         .Register(registry)) {}
 
 Collection::~Collection() { Stop(); }
 
@@ -91,7 +96,15 @@ void Collection::Apply(const config::Config& config, Scheduler* scheduler) {
     kpis_[kpi.name] = {kpi.source, target};
     const bool has_history =
         history_observer_ && sources_.at(kpi.source)->collector->HasHistory(target);
-    if (has_history) CollectHistoryNow(kpi.name);
+    if (has_history) {
+      // Every result of a source with a history from the start, as for collections.
+      history_reads_.Add({{"source", kpi.source}, {"result", "success"}});
+      for (collectors::ErrorKind k : collectors::kAllErrorKinds) {
+        history_reads_.Add(
+            {{"source", kpi.source}, {"result", std::string(collectors::ErrorKindName(k))}});
+      }
+      CollectHistoryNow(kpi.name);
+    }
     if (scheduler == nullptr) continue;
     auto interval = std::chrono::duration_cast<SteadyClock::duration>(kpi.interval);
     std::string key = "collect/" + kpi.name;
@@ -154,6 +167,11 @@ void Collection::CollectHistoryNow(const std::string& kpi) {
     auto s = weak.lock();
     if (!s) return;  // the source was replaced or stopped
     s->history_busy.erase(kpi);
+    const auto* error = std::get_if<collectors::CollectError>(&result);
+    history_reads_
+        .Add({{"source", s->name},
+              {"result", error ? std::string(collectors::ErrorKindName(error->kind)) : "success"}})
+        .Increment();
     if (history_observer_) history_observer_(kpi, result);
   };
   source->collector->CollectHistory(target, source->timeout, std::move(done));

@@ -1,8 +1,8 @@
 // Runs every KPI's collection against its source's collector: on a schedule for the
 // service, or once for `kpid eval`. Owns one collector per source, holds each source to
 // its max_concurrency, times every call, enforces the timeout as a backstop, counts
-// kpid_collector_runs_total / kpid_collector_duration_seconds and logs a KPI's failures
-// once per change of state. Everything runs on the io thread.
+// kpid_collector_runs_total / kpid_collector_duration_seconds / kpid_history_reads_total
+// and logs a KPI's failures once per change of state. Everything runs on the io thread.
 #pragma once
 
 #include <chrono>
@@ -87,6 +87,7 @@ class Collection {
   KindLookup lookup_;
   prometheus::Family<prometheus::Counter>& runs_;
   prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Counter>& history_reads_;
   Observer observer_;
   HistoryObserver history_observer_;
   std::map<std::string, std::shared_ptr<Source>> sources_;                  // by source name

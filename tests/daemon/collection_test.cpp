@@ -16,6 +16,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Per-KPI settings of the scripted kind: how the collection answers.
 struct ScriptSettings : config::KindSettings {
@@ -73,10 +74,15 @@ class ScriptCollector : public collectors::Collector {
       probe_->held_history.push_back(std::move(done));
       return;
     }
-    boost::asio::post(io_, [value = s.value, done = std::move(done), alive = alive_] {
-      if (!*alive) return;
-      done(collectors::History{{collectors::Sample{value, collectors::Clock::now()}}, 0, ""});
-    });
+    boost::asio::post(
+        io_, [value = s.value, fail = s.fail, done = std::move(done), alive = alive_] {
+          if (!*alive) return;
+          if (fail) {
+            done(collectors::CollectError{collectors::ErrorKind::kQuery, "scripted failure"});
+            return;
+          }
+          done(collectors::History{{collectors::Sample{value, collectors::Clock::now()}}, 0, ""});
+        });
   }
   void Stop() override {
     *alive_ = false;
@@ -241,6 +247,32 @@ TEST_F(CollectionTest, FailuresAreCountedByKind) {
   again.async_wait([&](auto) { collection->CollectNow("bad"); });
   io_.run_for(10s);
   EXPECT_THAT(Metrics(), HasSubstr("kpid_collector_runs_total{result=\"query\",source=\"s\"} 2"));
+}
+
+TEST_F(CollectionTest, HistoryReadsAreCountedBySourceAndResult) {
+  config::Config config = Load(
+      "[[source]]\nname = \"s\"\ntype = \"script\"\n"
+      "[[kpi]]\nname = \"good\"\nsource = \"s\"\nhistory = true\n"
+      "[[kpi]]\nname = \"bad\"\nsource = \"s\"\nhistory = true\nfail = true\n"
+      "[[source]]\nname = \"plain\"\ntype = \"script\"\n"
+      "[[kpi]]\nname = \"none\"\nsource = \"plain\"\n");
+  auto collection = Make();
+  int n = 0;
+  collection->SetHistoryObserver([&](const std::string&, const collectors::HistoryResult&) {
+    if (++n == 3) io_.stop();
+  });
+  collection->Apply(config, nullptr);
+  collection->CollectHistoryNow("bad");  // the first read of Apply is in flight: skipped
+  boost::asio::post(io_, [&] { collection->CollectHistoryNow("bad"); });
+  io_.run_for(10s);
+  const std::string metrics = Metrics();
+  EXPECT_THAT(metrics, HasSubstr("kpid_history_reads_total{result=\"success\",source=\"s\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("kpid_history_reads_total{result=\"query\",source=\"s\"} 2"));
+  EXPECT_THAT(metrics, HasSubstr("kpid_history_reads_total{result=\"timeout\",source=\"s\"} 0"))
+      << "every result from the start";
+  EXPECT_THAT(metrics,
+              Not(HasSubstr("kpid_history_reads_total{result=\"success\",source=\"plain\"")))
+      << "only sources with a history";
 }
 
 // The first sample's value of a history result; -1 for an error or an empty history.

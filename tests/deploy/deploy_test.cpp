@@ -418,7 +418,7 @@ scrape_configs:
       }
     }
   }
-  EXPECT_EQ(rules, 13);
+  EXPECT_EQ(rules, 14);
 
   prometheus.Signal(SIGTERM);
   EXPECT_EQ(prometheus.Wait(std::chrono::seconds(10)), 0) << prometheus.Output();
