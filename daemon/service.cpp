@@ -696,11 +696,15 @@ void Service::Restate(const std::string& kpi, std::span<const rules::Sample> fre
   row.changes = std::move(restated);
   // The past statuses, replayed over what the store holds (the values before) and over
   // the same with this history in it (after).
-  const store::Store* store = persistence_.store();
-  const HistoryReader before = [store](const std::string& k, TimePoint from, TimePoint until) {
-    auto read = store->Samples(k, from, until + std::chrono::milliseconds(1), kMaxSeedSamples);
+  // Open: the restated values were just read from it.
+  const store::Store& store = *persistence_.store();
+  bool unreadable = false;
+  const HistoryReader before = [&store, &unreadable](const std::string& k, TimePoint from,
+                                                     TimePoint until) {
+    auto read = store.Samples(k, from, until + std::chrono::milliseconds(1), kMaxSeedSamples);
     if (auto* error = std::get_if<store::Error>(&read)) {
       log::Error("cannot read history from the store", {{"kpi", k}, {"error", error->message}});
+      unreadable = true;
       return std::vector<rules::Sample>{};
     }
     return std::move(std::get<std::vector<rules::Sample>>(read));
@@ -724,17 +728,20 @@ void Service::Restate(const std::string& kpi, std::span<const rules::Sample> fre
     merged.insert(merged.end(), o, old.end());
     return merged;
   };
-  if (store != nullptr) {
-    row.statuses = CompareStatuses(config_, kpi, before, after, row.first, now);
-    if (const config::Kpi* restated_kpi = config_->FindKpi(kpi)) {
-      auto stored = store->LoadPeriods(kpi, kMaxRejudgedPeriods);
-      if (auto* periods = std::get_if<store::StoredPeriods>(&stored)) {
-        row.periods =
-            RejudgePeriods(*restated_kpi, *periods, WithHistory(*store, kpi, fresh), row.first);
-      } else {
-        log::Error("cannot read goal periods from the store",
-                   {{"kpi", kpi}, {"error", std::get<store::Error>(stored).message}});
-      }
+  row.statuses = CompareStatuses(config_, kpi, before, after, row.first, now);
+  if (unreadable) {
+    // A replay over a history the store could not give would invent differences.
+    log::Error("past statuses not compared: the store could not be read", {{"kpi", kpi}});
+    row.statuses.clear();
+  }
+  if (const config::Kpi* restated_kpi = config_->FindKpi(kpi)) {
+    auto stored = store.LoadPeriods(kpi, kMaxRejudgedPeriods);
+    if (auto* periods = std::get_if<store::StoredPeriods>(&stored)) {
+      row.periods =
+          RejudgePeriods(*restated_kpi, *periods, WithHistory(store, kpi, fresh), row.first);
+    } else {
+      log::Error("cannot read goal periods from the store",
+                 {{"kpi", kpi}, {"error", std::get<store::Error>(stored).message}});
     }
   }
 
@@ -806,7 +813,7 @@ void Service::Restate(const std::string& kpi, std::span<const rules::Sample> fre
   if (ids && !row.periods.empty()) {
     // The engine's past periods, counts and open period as the store holds them now.
     const std::vector<std::string> kpis = {kpi};
-    std::vector<store::PeriodRow> periods = RestorePeriods(*store, *engine_, kpis, now);
+    std::vector<store::PeriodRow> periods = RestorePeriods(store, *engine_, kpis, now);
     persistence_.SavePeriods(periods);
   }
   EvaluateSoon();
